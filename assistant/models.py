@@ -1,0 +1,67 @@
+"""Shared pydantic types: quotes, figures, citations, answers."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class SourceQuote(BaseModel):
+    """An exact passage of a corpus document: quote == document_text[start:end]."""
+
+    doc_id: str
+    section: str = ""
+    quote: str
+    start: int
+    end: int
+
+
+class Figure(BaseModel):
+    """A number shown to a user, with its unit and where it comes from."""
+
+    value: float | int | str
+    unit: str
+    label: str = ""
+    formula: str | None = Field(default=None, description="how the value was computed, if it was")
+    source: SourceQuote | None = Field(default=None, description="the passage the value or its rule rests on")
+
+
+class Citation(BaseModel):
+    """A numbered citation in an answer."""
+
+    marker: int
+    doc_id: str
+    doc_title: str
+    section: str
+    quote: str
+    start: int | None = None
+    end: int | None = None
+    publisher: str | None = None
+    date: str | None = None
+    review_status: str | None = None
+
+
+class ToolCall(BaseModel):
+    tool: str
+    input: dict[str, Any]
+    output: dict[str, Any] | list[Any] | None
+
+
+Status = Literal["answered", "needs_info", "out_of_scope", "error"]
+
+
+class Answer(BaseModel):
+    """What the assistant says, with everything needed to verify it."""
+
+    id: str | None = None
+    question: str
+    status: Status
+    answer: str
+    citations: list[Citation] = Field(default_factory=list)
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    missing: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    intent: str | None = None
+    planner: str = "deterministic"
+    guard_notes: list[str] = Field(default_factory=list)

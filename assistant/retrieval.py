@@ -1,0 +1,289 @@
+"""The index: chroma (dense, bundled MiniLM) + bm25s (lexical), fused by reciprocal rank.
+
+Layout under <data_dir>/index/: build directories, and CURRENT, a small JSON file
+naming the live build and its fingerprint. CURRENT is replaced atomically only
+after a build completes, so a crash mid-build leaves the old index (or none)
+in force and the next start rebuilds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import threading
+import time
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Callable, Literal
+
+from pydantic import BaseModel
+
+from assistant.chunking import CHUNKER_VERSION, Chunk, chunk_document
+from assistant.corpus import Corpus, check_input_text, get_corpus
+from assistant.embedder import MODEL_NAME, embed
+from assistant.errors import IndexBusyError
+from assistant.settings import configure_offline, get_settings
+
+RRF_K = 60
+CANDIDATES = 20
+MAX_QUERY_CHARS = 2000
+Mode = Literal["hybrid", "dense", "bm25"]
+
+_STOPWORDS = frozenset(
+    "a an and are as at be by can do does for from how i in is it its me my of on or our should "
+    "the this to was we what when which who why will with you your".split()
+)
+_TOKEN = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
+
+
+def tokenize(text: str) -> list[str]:
+    return [t for t in _TOKEN.findall(text.lower()) if t not in _STOPWORDS]
+
+
+class SearchHit(BaseModel):
+    doc_id: str
+    doc_title: str
+    section: str
+    heading: str
+    quote: str
+    start: int
+    end: int
+    score: float
+
+
+def fingerprint(corpus: Corpus) -> str:
+    """What the index was built from: corpus, manifest, chunker and model."""
+    h = hashlib.sha256()
+    h.update(corpus.fingerprint().encode())
+    h.update(CHUNKER_VERSION.encode())
+    h.update(resources.files("assistant.data").joinpath("chunking.yaml").read_bytes())
+    h.update(MODEL_NAME.encode())
+    return h.hexdigest()
+
+
+def all_chunks(corpus: Corpus) -> list[Chunk]:
+    return [c for doc_id, doc in corpus.docs.items() for c in chunk_document(doc_id, doc.text)]
+
+
+def _chroma_settings():
+    from chromadb.config import Settings as ChromaSettings
+
+    return ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+
+
+def _collection_name(fp: str) -> str:
+    return f"kadcyla-{fp[:16]}"
+
+
+@dataclass
+class IndexState:
+    root: Path
+
+    @property
+    def current_file(self) -> Path:
+        return self.root / "CURRENT"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.root / "index.lock"
+
+    def read(self) -> dict | None:
+        try:
+            data = json.loads(self.current_file.read_text())
+            if isinstance(data, dict) and {"dir", "fingerprint", "chunks"} <= data.keys():
+                return data
+        except (OSError, ValueError):
+            pass
+        return None
+
+    def commit(self, build_dir: Path, fp: str, chunks: int) -> None:
+        tmp = self.root / f"CURRENT.tmp-{os.getpid()}"
+        tmp.write_text(json.dumps({"dir": build_dir.name, "fingerprint": fp, "chunks": chunks}))
+        os.replace(tmp, self.current_file)
+
+    def prune(self, keep: str) -> None:
+        for path in self.root.glob("build-*"):
+            if path.name != keep:
+                shutil.rmtree(path, ignore_errors=True)
+
+
+def _add(collection, chunks: list[Chunk], corpus: Corpus, progress: Callable[[int, int], None] | None) -> None:
+    batch = 32
+    for i in range(0, len(chunks), batch):
+        part = chunks[i : i + batch]
+        texts = [c.index_text(corpus.doc(c.doc_id).meta.title) for c in part]
+        collection.add(
+            ids=[c.id for c in part],
+            embeddings=embed(texts),
+            documents=[c.text for c in part],
+            metadatas=[{"doc_id": c.doc_id, "section": c.section, "start": c.start, "end": c.end} for c in part],
+        )
+        if progress:
+            progress(min(i + batch, len(chunks)), len(chunks))
+
+
+def ensure_index(
+    *, rebuild: bool = False, progress: Callable[[int, int], None] | None = None, say: Callable[[str], None] = print
+) -> dict:
+    """Build the local index if it is missing, stale, corrupt or `rebuild` is asked; return its state."""
+    configure_offline()
+    settings = get_settings()
+    corpus = get_corpus()
+    fp = fingerprint(corpus)
+    if settings.chroma_host:
+        return _ensure_server_collection(corpus, fp, rebuild, progress)
+    state = IndexState(settings.data_dir / "index")
+    current = state.read()
+    if not rebuild and current and current["fingerprint"] == fp and (state.root / current["dir"]).is_dir():
+        return {**current, "rebuilt": False}
+    state.root.mkdir(parents=True, exist_ok=True)
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(str(state.lock_file))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise IndexBusyError(
+            "Another process is writing the index (lock held on "
+            f"{state.lock_file}). Wait for it to finish, then try again."
+        ) from None
+    try:
+        current = state.read()
+        if not rebuild and current and current["fingerprint"] == fp and (state.root / current["dir"]).is_dir():
+            return {**current, "rebuilt": False}
+        if current is None and any(state.root.glob("build-*")):
+            say("Index found without a committed fingerprint (interrupted build?): rebuilding from the corpus.")
+        elif current is not None and current["fingerprint"] != fp:
+            say("Corpus, manifest, chunker or model changed: rebuilding the index.")
+        elif current is not None and not (state.root / current["dir"]).is_dir():
+            say("Index directory missing: rebuilding from the corpus.")
+        build_dir = state.root / f"build-{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}"
+        chunks = all_chunks(corpus)
+        import chromadb
+
+        client = chromadb.PersistentClient(path=str(build_dir), settings=_chroma_settings())
+        collection = client.create_collection(
+            _collection_name(fp), embedding_function=None, metadata={"hnsw:space": "cosine"}
+        )
+        _add(collection, chunks, corpus, progress)
+        del collection, client
+        state.commit(build_dir, fp, len(chunks))
+        state.prune(keep=build_dir.name)
+        return {"dir": build_dir.name, "fingerprint": fp, "chunks": len(chunks), "rebuilt": True}
+    finally:
+        lock.release()
+
+
+def _server_client():
+    import chromadb
+
+    s = get_settings()
+    return chromadb.HttpClient(host=s.chroma_host, port=s.chroma_port, settings=_chroma_settings())
+
+
+def _ensure_server_collection(corpus: Corpus, fp: str, rebuild: bool, progress) -> dict:
+    client = _server_client()
+    name = _collection_name(fp)
+    chunks = all_chunks(corpus)
+    if rebuild:
+        try:
+            client.delete_collection(name)
+        except Exception:  # noqa: BLE001 - absent collection: nothing to delete
+            pass
+    collection = client.get_or_create_collection(name, embedding_function=None, metadata={"hnsw:space": "cosine"})
+    rebuilt = False
+    if collection.count() != len(chunks):
+        if collection.count():
+            client.delete_collection(name)
+            collection = client.create_collection(name, embedding_function=None, metadata={"hnsw:space": "cosine"})
+        _add(collection, chunks, corpus, progress)
+        rebuilt = True
+    return {"dir": f"server:{name}", "fingerprint": fp, "chunks": len(chunks), "rebuilt": rebuilt}
+
+
+class Retriever:
+    """Hybrid search over the corpus. Thread-safe for queries."""
+
+    def __init__(self, say: Callable[[str], None] = lambda m: None):
+        import bm25s
+
+        self.corpus = get_corpus()
+        self.state = ensure_index(say=say)
+        self.chunks = all_chunks(self.corpus)
+        self.by_id = {c.id: c for c in self.chunks}
+        titles = {d: self.corpus.doc(d).meta.title for d in self.corpus.docs}
+        self.bm25 = bm25s.BM25()
+        self.bm25.index([tokenize(c.index_text(titles[c.doc_id])) or ["_"] for c in self.chunks], show_progress=False)
+        self._lock = threading.Lock()
+        self.collection = self._open_collection()
+
+    def _open_collection(self):
+        import chromadb
+
+        settings = get_settings()
+        if settings.chroma_host:
+            client = _server_client()
+        else:
+            path = settings.data_dir / "index" / self.state["dir"]
+            client = chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
+        return client.get_collection(_collection_name(self.state["fingerprint"]))
+
+    def _dense(self, query: str, n: int) -> list[str]:
+        vector = embed([query])[0]
+        result = self.collection.query(query_embeddings=[vector], n_results=n, include=[])
+        return result["ids"][0]
+
+    def _lexical(self, query: str, n: int) -> list[str]:
+        tokens = [t for t in tokenize(query) if t in self.bm25.vocab_dict]
+        if not tokens:
+            return []
+        with self._lock:
+            scores = self.bm25.get_scores(tokens)
+        order = sorted(range(len(scores)), key=lambda i: -scores[i])
+        return [self.chunks[i].id for i in order[:n] if scores[i] > 0]
+
+    def search(self, query: str, k: int = 5, mode: Mode = "hybrid") -> list[SearchHit]:
+        """Top-k chunks for the query. InputError for empty or over-long queries."""
+        query = check_input_text(query, what="query", limit=MAX_QUERY_CHARS)
+        k = max(1, min(int(k), 50))
+        n = max(CANDIDATES, k)
+        if mode == "dense":
+            ranked = [(cid, 1.0 / (RRF_K + r)) for r, cid in enumerate(self._dense(query, n), 1)]
+        elif mode == "bm25":
+            ranked = [(cid, 1.0 / (RRF_K + r)) for r, cid in enumerate(self._lexical(query, n), 1)]
+        else:
+            fused: dict[str, float] = {}
+            for ids in (self._dense(query, n), self._lexical(query, n)):
+                for rank, cid in enumerate(ids, 1):
+                    fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank)
+            ranked = sorted(fused.items(), key=lambda kv: -kv[1])
+        return [self._hit(self.by_id[cid], score) for cid, score in ranked[:k]]
+
+    def _hit(self, chunk: Chunk, score: float) -> SearchHit:
+        return SearchHit(
+            doc_id=chunk.doc_id,
+            doc_title=self.corpus.doc(chunk.doc_id).meta.title,
+            section=chunk.section,
+            heading=chunk.heading,
+            quote=chunk.text,
+            start=chunk.start,
+            end=chunk.end,
+            score=round(score, 6),
+        )
+
+
+_retriever: Retriever | None = None
+_retriever_lock = threading.Lock()
+
+
+def get_retriever(say: Callable[[str], None] = lambda m: None) -> Retriever:
+    """One retriever per process (the model and index load once)."""
+    global _retriever
+    with _retriever_lock:
+        if _retriever is None:
+            _retriever = Retriever(say=say)
+        return _retriever

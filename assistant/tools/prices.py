@@ -1,0 +1,309 @@
+"""Medicare Part B payment limits (ASP + 6%) by quarter: the shipped table and imported CMS files."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+import re
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError
+
+from assistant.corpus import get_corpus
+from assistant.errors import DataError, InputError
+from assistant.models import SourceQuote
+from assistant.settings import get_settings
+
+SHIPPED_FILE = Path(__file__).resolve().parent.parent / "data" / "prices.yaml"
+
+_MONTHS = "january february march april may june july august september october november december".split()
+_MONTH = r"(january|february|march|april|may|june|july|august|september|october|november|december)"
+_RANGE = re.compile(
+    _MONTH + r"\s+(\d{1,2}),?\s+(\d{4})\s*(?:through|thru|to|-|–|—)\s*" + _MONTH + r"\s+(\d{1,2}),?\s+(\d{4})",
+    re.IGNORECASE,
+)
+_MONTH_FILE = re.compile(r"\b(january|april|july|october)\s+(\d{4})\s+asp\b", re.IGNORECASE)
+_QUARTER = re.compile(r"^\s*(?:(\d{4})\s*-?\s*q([1-4])|q([1-4])\s*-?\s*(\d{4}))\s*$", re.IGNORECASE)
+_QUARTER_IN_TEXT = re.compile(r"\b(?:(\d{4})\s*q([1-4])|q([1-4])\s*(\d{4}))\b", re.IGNORECASE)
+_DOSAGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*mg\s*$", re.IGNORECASE)
+
+HEADER_COLUMNS = {
+    "hcpcs": "hcpcs code",
+    "description": "short description",
+    "dosage": "hcpcs code dosage",
+    "limit": "payment limit",
+}
+
+
+class PriceRow(BaseModel):
+    """One HCPCS payment limit and where it comes from."""
+
+    hcpcs: str
+    description: str = ""
+    dosage: str = Field(description="the billing unit, as CMS writes it, e.g. '1 MG'")
+    payment_limit: Decimal = Field(description="dollars per billing unit (ASP + 6%)")
+    source: SourceQuote | None = Field(default=None, description="shipped rows: the corpus passage")
+    source_file: str | None = Field(default=None, description="imported rows: the CMS file name")
+    source_row: int | None = Field(default=None, description="imported rows: line number in that file")
+
+    def mg_per_unit(self) -> Decimal:
+        """Milligrams in one billing unit; DataError if the dosage is not in mg."""
+        match = _DOSAGE.match(self.dosage)
+        if not match or Decimal(match.group(1)) <= 0:
+            raise DataError(f"{self.hcpcs}: billing unit {self.dosage!r} is not a milligram amount")
+        return Decimal(match.group(1))
+
+
+class PriceQuarter(BaseModel):
+    """The payment limits in force for one calendar quarter."""
+
+    quarter: str = Field(description="e.g. '2026Q2'")
+    effective_start: dt.date
+    effective_end: dt.date
+    origin: Literal["shipped", "imported"]
+    period_source: SourceQuote | None = None
+    source_file: str | None = None
+    rows: dict[str, PriceRow]
+
+    @property
+    def label(self) -> str:
+        return f"Q{self.quarter[-1]} {self.quarter[:4]}"
+
+    def covers(self, day: dt.date) -> bool:
+        return self.effective_start <= day <= self.effective_end
+
+
+class PriceLookup(BaseModel):
+    """The price used for a date of service, and whether its quarter covers that date."""
+
+    quarter: str
+    quarter_label: str
+    effective_start: dt.date
+    effective_end: dt.date
+    row: PriceRow
+    covers_date: bool
+    warning: str | None = None
+
+
+def parse_quarter(text: str) -> tuple[str, dt.date, dt.date]:
+    """'2026Q3' (or 'Q3 2026') -> ('2026Q3', first day, last day); InputError otherwise."""
+    match = _QUARTER.match(text or "")
+    if not match:
+        raise InputError(f"Quarter {text!r} is not understood; write it like 2026Q3.")
+    year = int(match.group(1) or match.group(4))
+    q = int(match.group(2) or match.group(3))
+    return _quarter_bounds(year, q)
+
+
+def _quarter_bounds(year: int, q: int) -> tuple[str, dt.date, dt.date]:
+    start = dt.date(year, 3 * q - 2, 1)
+    end = dt.date(year + 1, 1, 1) if q == 4 else dt.date(year, 3 * q + 1, 1)
+    return f"{year}Q{q}", start, end - dt.timedelta(days=1)
+
+
+def _quarter_from_titles(titles: list[str]) -> tuple[str, dt.date, dt.date] | None:
+    text = " ".join(titles)
+    if match := _RANGE.search(text):
+        m1, d1, y1, m2, d2, y2 = match.groups()
+        start = dt.date(int(y1), _MONTHS.index(m1.lower()) + 1, int(d1))
+        end = dt.date(int(y2), _MONTHS.index(m2.lower()) + 1, int(d2))
+        found = _quarter_bounds(start.year, (start.month - 1) // 3 + 1)
+        if (found[1], found[2]) != (start, end):
+            raise InputError(
+                f"The file's title gives {start} to {end}, which is not a calendar quarter; "
+                "give the quarter with --quarter, e.g. --quarter 2026Q3."
+            )
+        return found
+    if match := _MONTH_FILE.search(text):
+        month, year = match.groups()
+        return _quarter_bounds(int(year), (_MONTHS.index(month.lower())) // 3 + 1)
+    if match := _QUARTER_IN_TEXT.search(text):
+        return _quarter_bounds(int(match.group(1) or match.group(4)), int(match.group(2) or match.group(3)))
+    return None
+
+
+def _decode(raw: bytes, name: str) -> str:
+    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise InputError(f"{name}: cannot read the text encoding")  # pragma: no cover - latin-1 decodes all
+
+
+def _norm(cell: str) -> str:
+    return " ".join(cell.replace("\ufeff", "").split()).lower()
+
+
+def read_asp_file(path: Path, quarter: str | None = None) -> PriceQuarter:
+    """Parse a CMS ASP pricing CSV: title rows, a header row found by name, then one row per code."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"Price file {path} not found; give the path to a CMS ASP pricing CSV.")
+    rows = list(csv.reader(io.StringIO(_decode(path.read_bytes(), path.name), newline="")))
+    header_at = next(
+        (i for i, r in enumerate(rows) if {"hcpcs code", "payment limit"} <= {_norm(c) for c in r}), None
+    )
+    if header_at is None:
+        raise InputError(
+            f"{path.name}: no header row with 'HCPCS Code' and 'Payment Limit'; is this a CMS ASP pricing file?"
+        )
+    header = [_norm(c) for c in rows[header_at]]
+    cols = {key: header.index(name) for key, name in HEADER_COLUMNS.items() if name in header}
+    if "dosage" not in cols:
+        raise InputError(f"{path.name}: the header row has no 'HCPCS Code Dosage' column.")
+    titles = [c.strip() for r in rows[:header_at] for c in r if c.strip()]
+
+    from_title = _quarter_from_titles(titles)
+    if quarter:
+        chosen = parse_quarter(quarter)
+        if from_title and from_title[0] != chosen[0]:
+            raise InputError(
+                f"{path.name}: the title rows say {from_title[0]} but --quarter says {chosen[0]}; check the file."
+            )
+    elif from_title:
+        chosen = from_title
+    else:
+        raise InputError(f"{path.name}: no quarter found in the title rows; give it with --quarter, e.g. 2026Q3.")
+
+    prices: dict[str, PriceRow] = {}
+    for line_no, row in enumerate(rows[header_at + 1 :], start=header_at + 2):
+        cell = lambda key: row[cols[key]].strip() if key in cols and cols[key] < len(row) else ""  # noqa: E731
+        code = cell("hcpcs").upper()
+        if not code:
+            continue
+        try:
+            limit = Decimal(cell("limit").replace("$", "").replace(",", ""))
+        except InvalidOperation:
+            continue  # CMS leaves some limits blank or "N/A"; such a code has no price this quarter
+        if not limit.is_finite() or limit <= 0:
+            continue
+        prices[code] = PriceRow(
+            hcpcs=code,
+            description=cell("description"),
+            dosage=cell("dosage"),
+            payment_limit=limit,
+            source_file=path.name,
+            source_row=line_no,
+        )
+    if not prices:
+        raise InputError(f"{path.name}: no priced rows under the header; is this a CMS ASP pricing file?")
+    name, start, end = chosen
+    return PriceQuarter(
+        quarter=name, effective_start=start, effective_end=end, origin="imported", source_file=path.name, rows=prices
+    )
+
+
+def _store() -> Path:
+    return get_settings().data_dir / "prices"
+
+
+def import_asp_file(path: Path, quarter: str | None = None) -> PriceQuarter:
+    """Parse a CMS ASP pricing CSV and store its quarter under the data folder (replacing it)."""
+    parsed = read_asp_file(path, quarter)
+    folder = _store()
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{parsed.quarter}.json"
+    tmp = target.with_suffix(".json.tmp")
+    tmp.write_text(parsed.model_dump_json(indent=1), encoding="utf-8")
+    os.replace(tmp, target)
+    return parsed
+
+
+def imported_quarters() -> list[PriceQuarter]:
+    """Quarters imported with `prices load`, oldest first."""
+    folder = _store()
+    out = []
+    for file in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            out.append(PriceQuarter.model_validate_json(file.read_text(encoding="utf-8")))
+        except (ValidationError, ValueError) as exc:
+            raise DataError(f"imported price file {file} is damaged; load it again: {exc}") from None
+    return out
+
+
+@lru_cache(maxsize=4)
+def _shipped(corpus_dir: str) -> tuple[PriceQuarter, ...]:
+    corpus = get_corpus()
+    try:
+        raw = yaml.safe_load(SHIPPED_FILE.read_text(encoding="utf-8"))
+        out = []
+        for q in raw["quarters"]:
+            rows = {}
+            for r in q["rows"]:
+                source = corpus.find(r["doc_id"], r["quote"], r.get("section", ""))
+                if str(r["payment_limit"]) not in source.quote:
+                    raise DataError(f"{SHIPPED_FILE}: price {r['payment_limit']} is not written in its quote")
+                rows[r["hcpcs"]] = PriceRow(
+                    hcpcs=r["hcpcs"],
+                    description=r.get("description", ""),
+                    dosage=r["dosage"],
+                    payment_limit=Decimal(str(r["payment_limit"])),
+                    source=source,
+                )
+            name, start, end = parse_quarter(q["quarter"])
+            if (q["effective_start"], q["effective_end"]) != (start, end):
+                raise DataError(f"{SHIPPED_FILE}: {name} dates are not that calendar quarter")
+            period = q["period"]
+            out.append(
+                PriceQuarter(
+                    quarter=name,
+                    effective_start=start,
+                    effective_end=end,
+                    origin="shipped",
+                    period_source=corpus.find(period["doc_id"], period["quote"], period.get("section", "")),
+                    rows=rows,
+                )
+            )
+    except (KeyError, TypeError, ValidationError, InputError, yaml.YAMLError) as exc:
+        raise DataError(f"{SHIPPED_FILE} is malformed: {exc}") from None
+    return tuple(out)
+
+
+def shipped_quarters() -> list[PriceQuarter]:
+    """The quarters in assistant/data/prices.yaml, every quote checked against the corpus."""
+    return list(_shipped(str(get_settings().corpus_dir)))
+
+
+def all_quarters() -> list[PriceQuarter]:
+    """Shipped and imported quarters, oldest first; an imported quarter replaces a shipped one."""
+    by_name = {q.quarter: q for q in shipped_quarters()}
+    by_name.update({q.quarter: q for q in imported_quarters()})
+    return [by_name[k] for k in sorted(by_name)]
+
+
+def price_on(hcpcs: str, day: dt.date) -> PriceLookup:
+    """The price for a code on a date of service; a warning says so when no quarter covers the date."""
+    quarters = [q for q in all_quarters() if hcpcs in q.rows]
+    if not quarters:
+        raise DataError(f"no Medicare price on file for {hcpcs}")
+    covering = [q for q in quarters if q.covers(day)]
+    warning = None
+    if covering:
+        chosen = covering[-1]
+    else:
+        earlier = [q for q in quarters if q.effective_end < day]
+        chosen = earlier[-1] if earlier else quarters[0]
+        which = "newest" if earlier else "earliest"
+        wanted = _quarter_bounds(day.year, (day.month - 1) // 3 + 1)[0]
+        warning = (
+            f"Stale price: the date of service {day} is outside {chosen.label} "
+            f"({chosen.effective_start} to {chosen.effective_end}), the {which} {hcpcs} price on file, "
+            f"so the Medicare payment shown may be wrong. Load the CMS ASP pricing file for {wanted} "
+            "with `assistant prices load FILE`."
+        )
+    return PriceLookup(
+        quarter=chosen.quarter,
+        quarter_label=chosen.label,
+        effective_start=chosen.effective_start,
+        effective_end=chosen.effective_end,
+        row=chosen.rows[hcpcs],
+        covers_date=not warning,
+        warning=warning,
+    )
