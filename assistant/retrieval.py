@@ -15,6 +15,7 @@ import re
 import shutil
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -161,7 +162,7 @@ def ensure_index(
             say("Corpus, manifest, chunker or model changed: rebuilding the index.")
         elif current is not None and not (state.root / current["dir"]).is_dir():
             say("Index directory missing: rebuilding from the corpus.")
-        build_dir = state.root / f"build-{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}"
+        build_dir = state.root / f"build-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
         chunks = all_chunks(corpus)
         import chromadb
 
