@@ -11,7 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 
 from assistant.corpus import Corpus, get_corpus
-from assistant.errors import AssistantError, DataError
+from assistant.errors import DataError
 from assistant.models import SourceQuote
 
 DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "products.yaml"
@@ -154,7 +154,7 @@ class Quoted(Cited):
     """A bare cited passage."""
 
 
-class Warning(BaseModel):
+class WarningRule(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str
@@ -179,7 +179,7 @@ class Reference(BaseModel):
     products: list[Product] = Field(min_length=1)
     ambiguous_terms: list[AmbiguousTerm] = Field(default_factory=list)
     unclassified_codes: list[UnclassifiedCodes] = Field(default_factory=list)
-    warnings: list[Warning] = Field(default_factory=list)
+    warnings: list[WarningRule] = Field(default_factory=list)
     conflict_guidance: list[ConflictGuidance] = Field(min_length=1)
     rounding: str
 
@@ -232,14 +232,14 @@ def _where(error: ValidationError, raw: dict) -> str:
     return "; ".join(parts)
 
 
-def _check_terms(ref: Reference) -> None:
+def _check_terms(ref: Reference, path: Path) -> None:
     """A name, alias or payload word must point to one product only (ambiguity is declared, not accidental)."""
     seen: dict[str, str] = {}
     for product in ref.products:
         for fact in [product.brand, product.generic, *product.aliases, *product.payload_terms]:
             key = " ".join(re.findall(r"[^\W_]+", str(fact.value).casefold()))
             if seen.get(key, product.id) != product.id:
-                raise DataError(f"{DATA_FILE.name}: term {fact.value!r} names both {seen[key]} and {product.id}")
+                raise DataError(f"product reference {path}: term {fact.value!r} names both {seen[key]} and {product.id}")
             seen[key] = product.id
 
 
@@ -268,7 +268,5 @@ def _load(path: Path, corpus: Corpus) -> Reference:
         ref = Reference.model_validate(raw, context={"corpus": corpus})
     except ValidationError as exc:
         raise DataError(f"product reference {path}: {_where(exc, raw)}") from None
-    except AssistantError:
-        raise
-    _check_terms(ref)
+    _check_terms(ref, path)
     return ref

@@ -6,7 +6,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Iterator
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -38,8 +38,10 @@ _INDICATIONS = {
 }
 _UNITS = {"kg": "kg", "kgs": "kg", "kilo": "kg", "kilos": "kg", "kilogram": "kg", "kilograms": "kg",
           "lb": "lb", "lbs": "lb", "pound": "lb", "pounds": "lb"}  # fmt: skip
-_WEIGHT = re.compile(r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*([a-z]+)?\.?\s*$", re.IGNORECASE)
-CENT, TENTH = Decimal("0.01"), Decimal("0.1")
+_NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
+_WEIGHT = re.compile(rf"^\s*({_NUMBER})\s*([a-z]+)?\.?\s*$", re.IGNORECASE)
+_BARE = re.compile(rf"^\s*({_NUMBER})\s*$")
+TENTH = Decimal("0.1")
 
 
 # ---------------------------------------------------------------- reference facts
@@ -160,7 +162,7 @@ class DoseRequest(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     weight: float = Field(description="Patient's actual body weight, as stated by the user, in weight_unit.")
     weight_unit: Literal["kg", "lb"] | None = Field(
-        default=None, description="'kg' or 'lb', as stated by the user. Never assume it: ask if not given."
+        description="'kg' or 'lb', as stated by the user; null if not stated (the tool then asks for it)."
     )
     indication: Literal["mbc", "ebc"] = Field(
         description="'mbc' = HER2+ metastatic breast cancer; 'ebc' = early breast cancer, adjuvant (KATHERINE)."
@@ -180,9 +182,10 @@ class DoseRequest(BaseModel):
         try:
             value, unit = parse_weight(text)
         except InputError:
-            if given_unit is None or not _WEIGHT.match(text) or _WEIGHT.match(text).group(2):
+            bare = _BARE.match(text)
+            if given_unit is None or not bare:
                 raise
-            value, unit = float(_WEIGHT.match(text).group(1)), _normal_unit(given_unit)
+            value, unit = float(bare.group(1)), _normal_unit(given_unit)
         if given_unit is not None and _normal_unit(given_unit) != unit:
             raise ValueError(f"The weight {text!r} is in {unit} but weight_unit says {given_unit!r}; give one unit.")
         data["weight"], data["weight_unit"] = value, unit
@@ -236,7 +239,9 @@ class DoseRequest(BaseModel):
             raise ValueError(f"{ASK_WEIGHT} {self.weight:g} has no unit: write {self.weight:g} kg or {self.weight:g} lb.")
         kg = self.weight_kg()
         if not HARD_MIN_KG <= kg <= HARD_MAX_KG:
-            shown = f"{self.weight:g} {self.weight_unit}" + (f" ({kg:.1f} kg)" if self.weight_unit == "lb" else "")
+            shown = f"{self.weight:g} {self.weight_unit}"
+            if self.weight_unit == "lb":
+                shown += f" ({plain(kg.quantize(Decimal('0.001')))} kg)"
             raise ValueError(f"Weight {shown} is outside 20–350 kg; check the weight and its unit.")
         course = load_dose_facts().ebc_course_cycles
         if self.indication == "ebc" and self.cycle > int(course.value):
@@ -267,13 +272,17 @@ _FIELD_HELP = {
     "cycle": "Cycle must be a whole number, 1 or more",
     "date_of_service": "Date of service must be a date written YYYY-MM-DD",
 }
-_MISSING = {"weight": ASK_WEIGHT, "indication": ASK_INDICATION}
+_MISSING = {"weight": ASK_WEIGHT, "weight_unit": f"{ASK_WEIGHT} Give the unit with the weight.", "indication": ASK_INDICATION}
 
 
 def _readable(error: ValidationError) -> str:
     parts = []
-    for err in error.errors():
+    errors = error.errors()
+    weight_missing = any(e["type"] == "missing" and e["loc"] == ("weight",) for e in errors)
+    for err in errors:
         field = str(err["loc"][0]) if err["loc"] else ""
+        if weight_missing and field == "weight_unit":
+            continue  # one question about the weight is enough
         if err["type"] == "value_error":
             parts.append(str(err["ctx"]["error"]))
         elif err["type"] == "missing":
@@ -287,7 +296,7 @@ def _readable(error: ValidationError) -> str:
 
 def build_request(**raw: Any) -> DoseRequest:
     """A DoseRequest from loose input (e.g. weight='154 lb'); InputError with a readable message."""
-    raw = {k: v for k, v in raw.items() if v is not None or k == "weight_unit"}
+    raw = {k: v for k, v in raw.items() if v is not None or k == "weight_unit"}  # None = not given
     try:
         return DoseRequest.model_validate(raw)
     except ValidationError as exc:

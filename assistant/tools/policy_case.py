@@ -141,6 +141,14 @@ def normalise_drug(name: Any) -> str:
     return _DRUGS.get(_key(text), text.lower())
 
 
+def normalise_product(name: Any) -> Any:
+    """A product id from a brand or generic name ('pertuzumab' -> 'perjeta', 'T-DM1' -> 'kadcyla')."""
+    if not isinstance(name, str):
+        return name
+    drug = normalise_drug(name)
+    return {"pertuzumab": "perjeta"}.get(drug, drug)
+
+
 def normalise_ihc(value: Any) -> str | None:
     """'3', 3, 'IHC 3+' -> '3+'; None and 'unknown' -> None; anything else raises ValueError."""
     if value is None or (isinstance(value, str) and _key(value) in _UNKNOWN):
@@ -176,7 +184,7 @@ class PreferredTrial(BaseModel):
     @field_validator("product", mode="before")
     @classmethod
     def _product(cls, value: Any) -> Any:
-        return normalise_drug(value) if isinstance(value, str) else value
+        return normalise_product(value)
 
     @field_validator("outcome", mode="before")
     @classmethod
@@ -300,7 +308,7 @@ class PatientCase(BaseModel):
     @field_validator("requested_product", mode="before")
     @classmethod
     def _product(cls, value: Any) -> Any:
-        return normalise_drug(value) if isinstance(value, str) else value
+        return normalise_product(value)
 
     @field_validator("line_of_therapy", mode="before")
     @classmethod

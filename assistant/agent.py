@@ -1,0 +1,366 @@
+"""`ask(question, session) -> Answer`: plan, call the deterministic tools, compose, guard.
+
+The default planner is offline (assistant.planner). With ASSISTANT_LLM set, a langchain chat
+model chooses the tools instead (assistant.llm_agent); its answer must pass the same guard or it
+is replaced by the deterministic composition.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from assistant import compose
+from assistant.corpus import check_input_text, get_corpus
+from assistant.errors import AssistantError, DataError, InputError
+from assistant.guard import grounding
+from assistant.models import Answer, ToolCall
+from assistant.planner import Slots, classify, intent_model, read_slots, strip_injections
+from assistant.session import Session, SessionStore
+from assistant.settings import get_settings
+
+log = logging.getLogger("assistant")
+
+MAX_QUESTION_CHARS = 4000
+ASK_WEIGHT = "What is the patient's weight, in kg or lb?"
+ASK_INDICATION = (
+    "Is this for HER2+ metastatic breast cancer (mBC) or early breast cancer in the adjuvant setting "
+    "(EBC, KATHERINE)?"
+)
+ASK_PAYER = "Which payer is this for: Centene (policy CP.PHAR.229) or Oscar (guideline CG101)?"
+ASK_DIAGNOSIS = (
+    "What is the diagnosis: HER2+ metastatic breast cancer, early breast cancer with residual invasive disease "
+    "after neoadjuvant therapy, NSCLC, recurrent salivary gland tumor, or brain metastases from breast cancer?"
+)
+SCOPE = (
+    "I answer questions about Kadcyla (ado-trastuzumab emtansine, HCPCS J9354) only: dose, vials, waste and "
+    "billing; Centene CP.PHAR.229 and Oscar CG101 coverage criteria; telling Kadcyla apart from look-alike "
+    "HER2 products and codes; and what the five source documents say. I do not answer from general knowledge."
+)
+_SCOPE_SOURCES = [SCOPE, ASK_PAYER, ASK_WEIGHT, ASK_INDICATION, ASK_DIAGNOSIS]
+
+_store = SessionStore()
+_store_lock = threading.Lock()
+
+
+def default_store() -> SessionStore:
+    return _store
+
+
+# -- tools (the same functions the CLI and the langchain agent call) -------------------------
+def run_dose(args: dict) -> dict:
+    from assistant.tools.dose import build_request, calculate_dose
+
+    return calculate_dose(build_request(**args)).model_dump(mode="json")
+
+
+def run_policy(args: dict) -> dict:
+    from assistant.tools.policy import check_policy
+    from assistant.tools.policy_case import parse_case
+
+    return check_policy(parse_case(args)).model_dump(mode="json")
+
+
+def run_codes(args: dict) -> dict:
+    from assistant.tools.codes import disambiguate_code
+
+    return disambiguate_code(args["query"]).model_dump(mode="json")
+
+
+def run_search(args: dict) -> list[dict]:
+    from assistant.retrieval import get_retriever
+
+    hits = get_retriever().search(args["query"], k=args.get("k", 5))
+    return [h.model_dump() for h in hits]
+
+
+TOOLS = {"calculate_dose": run_dose, "check_policy": run_policy, "disambiguate_code": run_codes, "search_corpus": run_search}
+
+
+# -- conflicts between sources -------------------------------------------------------------
+@lru_cache(maxsize=1)
+def _conflicts() -> list[dict]:
+    raw = yaml.safe_load(resources.files("assistant.data").joinpath("conflicts.yaml").read_text(encoding="utf-8"))
+    corpus = get_corpus()
+    for item in raw:
+        for side in item["sides"]:
+            corpus.find(side["doc_id"], side["quote"])  # DataError if the quote drifted
+    return raw
+
+
+def _conflict_notes(text: str, cites: compose.Citations) -> tuple[list[str], list[str]]:
+    low = text.lower()
+    lines, warnings = [], []
+    corpus = get_corpus()
+    for item in _conflicts():
+        if any(t in low for t in item["triggers"]):
+            parts = []
+            for side in item["sides"]:
+                meta = corpus.doc(side["doc_id"]).meta
+                marker = cites.add({"doc_id": side["doc_id"], "quote": side["quote"]})
+                parts.append(f"{meta.publisher} ({meta.date or 'undated'}): “{side['quote']}” {marker}")
+            lines.append(f"Sources disagree on {item['topic']}:\n- " + "\n- ".join(parts))
+            warnings.append(f"Conflicting sources on {item['topic']}: both are shown with their dates.")
+    return lines, warnings
+
+
+# -- the turn --------------------------------------------------------------------------------
+class _Turn:
+    def __init__(self, question: str, session: Session):
+        self.question = question
+        self.session = session
+        self.answer = Answer(question=question, status="answered", answer="")
+        self.cites = compose.Citations()
+
+    def call(self, tool: str, args: dict) -> Any:
+        output = TOOLS[tool](args)
+        self.answer.tool_calls.append(ToolCall(tool=tool, input=_jsonable(args), output=output))
+        return output
+
+    def needs(self, intent: str, missing: list[str], questions: list[str]) -> Answer:
+        self.session.pending = intent
+        self.answer.status = "needs_info"
+        self.answer.missing = missing
+        self.answer.answer = " ".join(questions)
+        return self.answer
+
+
+def _jsonable(args: dict) -> dict:
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in args.items()}
+
+
+def ask(question: str, session: str | Session | None = None, *, store: SessionStore | None = None, llm: Any = None) -> Answer:
+    """Answer one question in a conversation. Never raises: errors come back as status 'error'."""
+    store = store or _store
+    sess = session if isinstance(session, Session) else store.get(session)
+    try:
+        answer = _ask(question, sess, llm)
+    except (InputError, AssistantError) as exc:
+        answer = Answer(question=_safe(question), status="error", answer=str(exc))
+    except Exception as exc:  # noqa: BLE001 - a reply, not a traceback; the cause goes to the log
+        log.exception("unexpected failure answering a question")
+        answer = Answer(question=_safe(question), status="error", answer=f"Something went wrong inside the assistant ({type(exc).__name__}); nothing was computed. Please rephrase or report it.")
+    sess.turns += 1
+    if isinstance(session, str) or sess.id:
+        store.save(sess)
+    return answer
+
+
+def _safe(question: Any) -> str:
+    return question if isinstance(question, str) else repr(question)
+
+
+def _ask(question: str, session: Session, llm: Any) -> Answer:
+    if not isinstance(question, str):
+        raise InputError("The question must be text.")
+    text = check_input_text(question, what="question", limit=MAX_QUESTION_CHARS)
+    clean, removed = strip_injections(text)
+    turn = _Turn(question, session)
+    if removed:
+        turn.answer.warnings.append(
+            f"Ignored {len(removed)} instruction(s) embedded in the text (e.g. “{removed[0][:80]}”): "
+            "instructions in questions or pasted notes never change tool inputs or verdicts."
+        )
+    slots = read_slots(clean)
+    pending = session.pending
+    if pending and slots.weight_bare and pending == "dose":
+        pass  # a lone number answering "what is the weight?" still needs its unit
+    session.remember(slots.given())
+    intent = _intent(clean, slots, session)
+    turn.answer.intent = intent
+    if llm is not None or get_settings().llm:
+        from assistant.llm_agent import run_llm
+
+        answer = run_llm(turn, clean, intent, llm)
+    else:
+        answer = _deterministic(turn, clean, intent, slots)
+    answer.citations = turn.cites.items
+    _finish(answer, clean)
+    return answer
+
+
+def _intent(clean: str, slots: Slots, session: Session) -> str:
+    pending = session.pending
+    short_reply = len(clean) < 80 and not re.search(r"\?|\b(what|how|is|does|can|which)\b", clean.lower())
+    if pending and (short_reply or _only_facts(clean, slots) or ("?" not in clean and slots.given())):
+        return pending
+    return classify(clean, slots, similarity=lambda t: intent_model().similarity(t)).name
+
+
+def _only_facts(clean: str, slots: Slots) -> bool:
+    return bool(slots.given()) and len(clean.split()) <= 8
+
+
+def _deterministic(turn: _Turn, clean: str, intent: str, slots: Slots) -> Answer:
+    turn.session.pending = None
+    if intent == "dose":
+        return _dose(turn)
+    if intent == "policy":
+        return _policy(turn, slots)
+    if intent == "code":
+        return _code(turn, clean)
+    if intent == "document":
+        return _document(turn, clean)
+    turn.answer.status = "out_of_scope"
+    turn.answer.answer = SCOPE
+    return turn.answer
+
+
+def _dose(turn: _Turn) -> Answer:
+    f = turn.session.facts
+    missing, questions = [], []
+    if f.get("weight") is None or not f.get("weight_unit"):
+        missing.append("weight (kg or lb)")
+        q = ASK_WEIGHT
+        if f.get("weight") is not None:
+            q = f"You gave a weight of {f['weight']:g} without a unit. {ASK_WEIGHT}"
+            f.pop("weight", None)
+        questions.append(q)
+    if not f.get("indication"):
+        missing.append("indication (mBC or EBC)")
+        questions.append(ASK_INDICATION)
+    if missing:
+        return turn.needs("dose", missing, questions)
+    args = {"weight": f["weight"], "weight_unit": f["weight_unit"], "indication": f["indication"]}
+    for key in ("mg_per_kg", "cycle", "date_of_service"):
+        if f.get(key) is not None:
+            args[key] = f[key]
+    try:
+        result = turn.call("calculate_dose", args)
+    except InputError as exc:
+        turn.answer.status = "error"
+        turn.answer.answer = str(exc)
+        turn.answer.tool_calls.append(ToolCall(tool="calculate_dose", input=_jsonable(args), output={"error": str(exc)}))
+        if "weight" in str(exc).lower() and "range" in str(exc).lower():
+            f.pop("weight", None)
+        if "mg/kg" in str(exc):
+            f.pop("mg_per_kg", None)
+        return turn.answer
+    turn.answer.answer = compose.compose_dose(result, turn.cites)
+    turn.answer.warnings.extend(result.get("warnings", []))
+    return turn.answer
+
+
+_LOB_FIELD = {"medicaid": "medicaid", "him": "him", "ichra": "ichra", "commercial": "commercial"}
+_DIAG = {"metastatic_breast": "mbc", "early_residual": "ebc_residual", "nsclc": "nsclc", "salivary_gland": "salivary", "brain_metastases": "brain_mets"}
+
+
+def _case(facts: dict) -> dict:
+    case: dict[str, Any] = {"payer": facts.get("payer")}
+    if facts.get("line_of_business"):
+        case["line_of_business"] = _LOB_FIELD[facts["line_of_business"]]
+    for key in ("age", "her2_ihc", "her2_ish", "request_type", "days_on_therapy", "responding", "interval_days", "shortage"):
+        if facts.get(key) is not None:
+            case[key] = facts[key]
+    if facts.get("diagnosis"):
+        case["diagnosis"] = _DIAG[facts["diagnosis"]]
+    elif facts.get("indication"):
+        case["diagnosis"] = "mbc" if facts["indication"] == "mbc" else "ebc_residual"
+    if facts.get("oncologist"):
+        case["prescriber_oncologist"] = True
+    if facts.get("prior_therapies"):
+        case["prior_therapies"] = facts["prior_therapies"]
+    if facts.get("mg_per_kg") is not None:
+        case["dose_mg_per_kg"] = facts["mg_per_kg"]
+    regimen = facts.get("regimen")
+    if regimen == "single_agent" or regimen == "with_neratinib":
+        case["regimen"] = regimen
+    elif regimen and regimen.startswith("with:"):
+        case["regimen"] = "combination"
+        case["combined_with"] = [regimen.split(":", 1)[1]]
+    if facts.get("line_of_therapy"):
+        case["line_of_therapy"] = 1 if facts["line_of_therapy"] == "first" else 2
+    if facts.get("cycle") and facts.get("indication") == "ebc":
+        case["number_of_doses"] = facts["cycle"]
+    if facts.get("requested_product"):
+        case["requested_product"] = facts["requested_product"]
+    return {k: v for k, v in case.items() if v is not None}
+
+
+def _policy(turn: _Turn, slots: Slots) -> Answer:
+    f = turn.session.facts
+    if slots.unsupported_payer and not f.get("payer"):
+        turn.answer.status = "out_of_scope"
+        turn.answer.answer = (
+            f"I have no {slots.unsupported_payer} policy in my documents, so I cannot say what it covers. "
+            "The payer documents I hold are Centene CP.PHAR.229 and Oscar CG101."
+        )
+        return turn.answer
+    missing, questions = [], []
+    if not f.get("payer"):
+        missing.append("payer")
+        questions.append(ASK_PAYER)
+    if not (f.get("diagnosis") or f.get("indication")) and f.get("payer") != "oscar":
+        missing.append("diagnosis")
+        questions.append(ASK_DIAGNOSIS)
+    if missing:
+        return turn.needs("policy", missing, questions)
+    result = turn.call("check_policy", _case(f))
+    turn.answer.answer = compose.compose_policy(result, turn.cites)
+    turn.answer.missing = [compose._plain(m) for m in result.get("missing", [])]
+    turn.answer.warnings.extend(w if isinstance(w, str) else str(w) for w in result.get("warnings", []))
+    return turn.answer
+
+
+def _code(turn: _Turn, clean: str) -> Answer:
+    result = turn.call("disambiguate_code", {"query": clean})
+    turn.answer.answer = compose.compose_code(result, turn.cites)
+    if result.get("verdict") in ("conflicting", "ambiguous"):
+        turn.answer.warnings.append(f"Product/code check: {result['verdict']} — confirm before the claim.")
+    return turn.answer
+
+
+def _sentences(hit: dict) -> list[dict]:
+    """Sentences (or lines) of a passage, each an exact substring with its own offsets."""
+    out = []
+    for m in re.finditer(r"[^\n.!?]+(?:[.!?](?=\s|$)|$)", hit["quote"]):
+        s = m.group(0).strip()
+        if len(s) < 12 or s.endswith("?"):
+            continue
+        start = hit["start"] + m.start() + (len(m.group(0)) - len(m.group(0).lstrip()))
+        out.append({**hit, "quote": s, "start": start, "end": start + len(s)})
+    return out
+
+
+def _document(turn: _Turn, clean: str) -> Answer:
+    from assistant.retrieval import tokenize
+
+    hits = turn.call("search_corpus", {"query": clean, "k": 5})
+    if not hits:
+        turn.answer.status = "out_of_scope"
+        turn.answer.answer = SCOPE
+        return turn.answer
+    q = set(tokenize(clean))
+    scored = []
+    for rank, hit in enumerate(hits[:3]):
+        for sent in _sentences(hit):
+            overlap = len(q & set(tokenize(sent["quote"])))
+            scored.append((overlap - 0.5 * rank, -rank, sent))
+    scored.sort(key=lambda x: (-x[0], -x[1]))
+    chosen = [s for _, _, s in scored[:3]] or [hits[0]]
+    chosen.sort(key=lambda s: (s["doc_id"], s["start"]))
+    lines = [compose.compose_passages(chosen, turn.cites)]
+    notes, warnings = _conflict_notes(clean, turn.cites)
+    lines.extend(notes)
+    turn.answer.warnings.extend(warnings)
+    turn.answer.answer = "\n".join(lines)
+    return turn.answer
+
+
+def _finish(answer: Answer, clean: str) -> None:
+    """Add review-status warnings and run the grounding guard."""
+    draft = {c.doc_id for c in answer.citations if c.review_status and "pending" in c.review_status.lower()}
+    for doc_id in sorted(draft):
+        meta = get_corpus().doc(doc_id).meta
+        answer.warnings.append(f"{meta.publisher} is marked “{meta.review_status}”: verify against the cited passage.")
+    dates = [get_corpus().doc(c.doc_id).meta.date or "" for c in answer.citations]
+    problems = grounding(answer, extra_sources=_SCOPE_SOURCES + dates)
+    if problems:
+        answer.guard_notes.extend(problems)
+        log.warning("grounding guard: %d problem(s) in a %s answer", len(problems), answer.intent)

@@ -1,0 +1,350 @@
+"""The offline planner: what the user wants (intent) and the facts they gave (slots).
+
+Rules read how clinicians and billers write ("pt 70kg mBC", "wt 154 lb", "IHC 3+");
+the embedding model, compared with intent examples, catches paraphrase the rules miss.
+Text that tries to instruct the assistant is removed before any fact is read from it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+import yaml
+from rapidfuzz import fuzz, process
+
+INTENTS = ("dose", "policy", "code", "document", "out_of_scope")
+
+# -- injected instructions ----------------------------------------------------
+_INJECTION = re.compile(
+    r"ignore (?:all |any |the )?(?:previous|prior|above|earlier)|disregard|forget (?:your|all|previous)|"
+    r"system prompt|you are now|act as|pretend|new instructions?|developer mode|jailbreak|override|"
+    r"\b(?:system|assistant|admin)\s*:|mark (?:it |this |the \w+ |as )*(?:as )?approved|"
+    r"(?:patient|pt|member|request|case) (?:is|was|has been) (?:already )?(?:pre-?)?approved|"
+    r"auto-?approve|approve (?:this|the|it)|always (?:say|answer|approve)|do not (?:check|cite)|"
+    r"<\s*/?\s*(?:script|img|iframe|a)\b|!\[[^\]]*\]\([^)]*\)|\[[^\]]*\]\((?:https?|javascript|data):[^)]*\)",
+    re.IGNORECASE,
+)
+_SENTENCE = re.compile(r"[^.!?\n;]+[.!?;]?|\n")
+
+
+def strip_injections(text: str) -> tuple[str, list[str]]:
+    """Remove sentences that try to instruct the assistant; return the rest and what was removed."""
+    kept, removed = [], []
+    for piece in _SENTENCE.findall(text):
+        if _INJECTION.search(piece):
+            removed.append(piece.strip())
+        else:
+            kept.append(piece)
+    return "".join(kept), removed
+
+
+# -- slots ---------------------------------------------------------------------
+@dataclass
+class Slots:
+    """Facts read from one message. None means the message did not say."""
+
+    weight: float | None = None
+    weight_unit: str | None = None
+    weight_bare: bool = False  # a number that looks like a weight but has no unit
+    indication: str | None = None  # mbc | ebc
+    cycle: int | None = None
+    mg_per_kg: float | None = None
+    date_of_service: date | None = None
+    payer: str | None = None
+    unsupported_payer: str | None = None
+    line_of_business: str | None = None
+    age: int | None = None
+    her2_ihc: str | None = None
+    her2_ish: str | None = None
+    her2_positive_stated: bool = False
+    diagnosis: str | None = None
+    prior_therapies: list[str] = field(default_factory=list)
+    regimen: str | None = None
+    line_of_therapy: str | None = None
+    request_type: str | None = None
+    days_on_therapy: int | None = None
+    responding: bool | None = None
+    oncologist: bool | None = None
+    interval_days: int | None = None
+    requested_product: str | None = None
+    preferred_failures: list[str] = field(default_factory=list)
+    shortage: bool | None = None
+
+    def given(self) -> dict:
+        out = {}
+        for key, value in self.__dict__.items():
+            if value not in (None, [], False) or (key in ("responding", "oncologist", "shortage") and value is False):
+                out[key] = value
+        return out
+
+
+_NUM = r"(\d{1,4}(?:\.\d+)?)"
+_WEIGHT = re.compile(
+    rf"(?:\b(?:wt|weight|weighs|weighing)\s*(?:is|of|=|:)?\s*)?{_NUM}\s*-?\s*(kgs?|kilo(?:gram)?s?|lbs?|pounds?|#)(?![a-z/])",
+    re.IGNORECASE,
+)
+_BARE_WEIGHT = re.compile(rf"\b(?:wt|weight|weighs|weighing)\s*(?:is|of|=|:)?\s*{_NUM}\b(?!\s*(?:mg|kg|lb|%|mm|cm|y))", re.IGNORECASE)
+_LONE_NUMBER = re.compile(rf"^\s*{_NUM}\s*\.?\s*$")
+_MG_PER_KG = re.compile(rf"{_NUM}\s*mg\s*/\s*kg|{_NUM}\s*mg\s+per\s+kg", re.IGNORECASE)
+_CYCLE = re.compile(r"\b(?:cycle|cyc|c|dose|infusion)\s*#?\s*(\d{1,2})\b|\b(\d{1,2})(?:st|nd|rd|th)\s+(?:cycle|dose|infusion)\b", re.IGNORECASE)
+_FIRST_CYCLE = re.compile(r"\b(?:first|initial)\s+(?:cycle|dose|infusion)\b", re.IGNORECASE)
+_AGE = re.compile(r"\b(\d{1,3})\s*(?:-|\s)?(?:y/?o|yo|yrs?|years?)(?:\s*-?\s*old)?\b|\bage[d:]?\s*(?:is\s*)?(\d{1,3})\b", re.IGNORECASE)
+_DATE_ISO = re.compile(r"\b(20\d\d)-(\d{1,2})-(\d{1,2})\b")
+_DATE_US = re.compile(r"\b(\d{1,2})/(\d{1,2})/(20\d\d)\b")
+_IHC = re.compile(r"\b(?:ihc|her-?2)\s*(?:ihc\s*)?(?:score\s*)?(?:of\s*)?([0-3])\s*(\+|plus)?(?!\d)", re.IGNORECASE)
+_ISH = re.compile(
+    r"\b(?:ish|fish|cish|sish|ddish)\s*(?:is\s*|was\s*|result\s*)?(positive|pos|\+|amplified|negative|neg|-|non-?amplified|not amplified|pending|not done|ordered|not performed)",
+    re.IGNORECASE,
+)
+_DAYS = re.compile(r"\b(\d{1,4})\s*days?\b", re.IGNORECASE)
+_EVERY = re.compile(r"\b(?:every|q)\s*(\d{1,2})\s*(days?|d|weeks?|wks?|w)\b", re.IGNORECASE)
+
+_INDICATION = [
+    ("ebc", re.compile(r"\b(adjuvant|katherine|early[- ]stage|early breast|ebc|residual (?:invasive )?disease|post-?neoadjuvant)\b", re.I)),
+    ("mbc", re.compile(r"\b(metastatic|mets|mbc|stage iv|stage 4|advanced breast|2l|second[- ]line|recurrent breast)\b", re.I)),
+]
+_PAYERS = {
+    "centene": re.compile(r"\b(centene|ambetter|wellcare|health net|superior health|sunshine health|peach state)\b", re.I),
+    "oscar": re.compile(r"\boscar\b", re.I),
+}
+_OTHER_PAYERS = re.compile(r"\b(aetna|united ?healthcare|uhc|cigna|humana|bcbs|blue cross|anthem|kaiser|medicare)\b", re.I)
+_LOB = [
+    ("medicaid", re.compile(r"\bmedicaid\b", re.I)),
+    ("him", re.compile(r"\b(him|marketplace|exchange|health insurance marketplace|ambetter)\b", re.I)),
+    ("ichra", re.compile(r"\bichra\b", re.I)),
+    ("commercial", re.compile(r"\b(commercial|employer)\b", re.I)),
+]
+_DIAGNOSIS = [
+    ("brain_metastases", re.compile(r"\b(brain met(?:astase)?s|brain metastas[ie]s|cns met)", re.I)),
+    ("nsclc", re.compile(r"\b(nsclc|non[- ]small[- ]cell|lung cancer)\b", re.I)),
+    ("salivary_gland", re.compile(r"\bsalivary\b", re.I)),
+    ("early_residual", re.compile(r"\b(residual (?:invasive )?disease|adjuvant|katherine|early[- ]stage|ebc)\b", re.I)),
+    ("metastatic_breast", re.compile(r"\b(metastatic breast|mbc|metastatic her2|stage iv breast|metastatic)\b", re.I)),
+]
+_THERAPIES = {
+    "trastuzumab": re.compile(r"\b(trastuzumab|herceptin|kanjinti|ogivri|trazimera|herzuma|ontruzant|hercessi|tchp|thp|\bth\b)", re.I),
+    "taxane": re.compile(r"\b(taxane|paclitaxel|docetaxel|taxol|taxotere|nab-?paclitaxel|abraxane|tchp|thp)\b", re.I),
+    "pertuzumab": re.compile(r"\b(pertuzumab|perjeta|tchp|thp|phesgo)\b", re.I),
+    "enhertu": re.compile(r"\b(enhertu|t-?dxd|trastuzumab deruxtecan)\b", re.I),
+}
+_PRIOR_CONTEXT = re.compile(r"\b(prior|previous|previously|after|s/p|status post|progressed|failed|received|history of|treated with|post)\b", re.I)
+
+
+def _unit(raw: str) -> str:
+    raw = raw.lower()
+    return "kg" if raw.startswith("k") else "lb"
+
+
+@lru_cache(maxsize=1)
+def _intent_examples() -> dict[str, list[str]]:
+    text = resources.files("assistant.data").joinpath("intents.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+def _fuzzy_has(text: str, words: list[str], cutoff: int = 85) -> bool:
+    tokens = re.findall(r"[a-z][a-z\-]{3,}", text.lower())
+    for word in words:
+        if word in text.lower():
+            return True
+        if tokens and process.extractOne(word, tokens, scorer=fuzz.ratio, score_cutoff=cutoff):
+            return True
+    return False
+
+
+def read_slots(text: str) -> Slots:
+    """Every fact stated in the text (after injected instructions are removed)."""
+    s = Slots()
+    low = text.lower()
+    if m := _WEIGHT.search(text):
+        s.weight, s.weight_unit = float(m.group(1)), _unit(m.group(2))
+    elif (m := _BARE_WEIGHT.search(text)) or (m := _LONE_NUMBER.match(text)):
+        s.weight, s.weight_bare = float(m.group(1)), True
+    if m := _MG_PER_KG.search(text):
+        s.mg_per_kg = float(m.group(1) or m.group(2))
+    if m := _CYCLE.search(text):
+        s.cycle = int(m.group(1) or m.group(2))
+    elif _FIRST_CYCLE.search(text):
+        s.cycle = 1
+    if m := _AGE.search(text):
+        s.age = int(m.group(1) or m.group(2))
+    if m := _DATE_ISO.search(text):
+        s.date_of_service = _safe_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    elif m := _DATE_US.search(text):
+        s.date_of_service = _safe_date(int(m.group(3)), int(m.group(1)), int(m.group(2)))
+    for name, rx in _INDICATION:
+        if rx.search(text):
+            s.indication = name
+            break
+    for name, rx in _PAYERS.items():
+        if rx.search(text):
+            s.payer = name
+            break
+    if s.payer is None and (m := _OTHER_PAYERS.search(text)):
+        s.unsupported_payer = m.group(1)
+    for name, rx in _LOB:
+        if rx.search(text):
+            s.line_of_business = name
+            break
+    if m := _IHC.search(text):
+        s.her2_ihc = f"{m.group(1)}+" if m.group(1) != "0" else "0"
+    if m := _ISH.search(text):
+        word = m.group(1).lower()
+        s.her2_ish = (
+            "positive" if word in ("positive", "pos", "+", "amplified")
+            else "pending" if word in ("pending", "ordered")
+            else "not_done" if word in ("not done", "not performed")
+            else "negative"
+        )
+    if re.search(r"\bher-?2\s*(?:\+|positive|pos\b)", low) and s.her2_ihc is None:
+        s.her2_positive_stated = True
+    for name, rx in _DIAGNOSIS:
+        if rx.search(text):
+            s.diagnosis = name
+            break
+    if _PRIOR_CONTEXT.search(text) or "neoadjuvant" in low:
+        s.prior_therapies = [name for name, rx in _THERAPIES.items() if rx.search(text)]
+    if re.search(r"\b(single[- ]agent|monotherapy|alone)\b", low):
+        s.regimen = "single_agent"
+    elif re.search(r"\b(with|plus|\+|and|combined with|combination with)\s+neratinib\b", low):
+        s.regimen = "with_neratinib"
+    elif m := re.search(r"\b(?:with|plus|combined with|in combination with)\s+(pertuzumab|perjeta|atezolizumab|tucatinib|capecitabine|lapatinib|chemotherapy)\b", low):
+        s.regimen = f"with:{m.group(1)}"
+    if re.search(r"\b(first[- ]line|1l|frontline|front-line)\b", low):
+        s.line_of_therapy = "first"
+    elif re.search(r"\b(second[- ]line|2l|third[- ]line|3l|subsequent|later[- ]line)\b", low):
+        s.line_of_therapy = "subsequent"
+    if re.search(r"\b(continu(?:ation|ed|ing)|renewal|re-?auth|reauthori[sz]ation)\b", low):
+        s.request_type = "continuation"
+    elif re.search(r"\b(initial|new start|first request)\b", low):
+        s.request_type = "initial"
+    if s.request_type == "continuation" and (m := _DAYS.search(text)):
+        s.days_on_therapy = int(m.group(1))
+    if re.search(r"\b(responding|response|stable disease|improv(?:ing|ed))\b", low) and not re.search(r"\bnot responding|no response|progress", low):
+        s.responding = True
+    elif re.search(r"\b(not responding|no response|progressing|progression)\b", low) and s.request_type == "continuation":
+        s.responding = False
+    if re.search(r"\b(oncologist|oncology|onc\b|heme/onc|hem/onc)", low):
+        s.oncologist = True
+    if m := _EVERY.search(text):
+        n = int(m.group(1))
+        s.interval_days = n if m.group(2).lower().startswith("d") else n * 7
+    if re.search(r"\bmargenza|margetuximab", low):
+        s.requested_product = "margenza"
+    if re.search(r"\bshortage|unavailab", low):
+        s.shortage = True
+    return s
+
+
+def _safe_date(y: int, m: int, d: int) -> date | None:
+    try:
+        return date(y, m, d)
+    except ValueError:
+        return None
+
+
+# -- intent --------------------------------------------------------------------
+_CODE_RX = re.compile(r"\bj\d{4}\b|\b\d{5}-\d{3,4}-\d{1,2}\b|\b\d{10,11}\b", re.I)
+_DOSE_WORDS = ["dose", "dosing", "vial", "vials", "waste", "units", "jw", "jz", "mg", "reimbursement", "payment",
+               "bill", "billing", "how much", "calculate", "volume", "ml"]
+_POLICY_WORDS = ["cover", "covered", "coverage", "criteria", "prior auth", "authorization", "eligible",
+                 "qualify", "meet", "approve", "approval", "pa ", "policy", "exception", "non-preferred"]
+_DRUG_WORDS = ["kadcyla", "t-dm1", "tdm1", "ado-trastuzumab", "trastuzumab", "emtansine", "enhertu", "t-dxd",
+               "herceptin", "perjeta", "phesgo", "margenza", "pertuzumab", "deruxtecan", "her2", "j-code", "hcpcs"]
+_SCOPE_WORDS = _DRUG_WORDS + ["infusion", "reconstitut", "dextrose", "filter", "lvef", "hepatotox", "boxed",
+                              "katherine", "centene", "oscar", "evicore", "ndc", "cpt", "icd", "modifier", "asp",
+                              "medicare", "payer", "breast", "biomarker", "ihc", "ish", "neratinib", "nsclc",
+                              "salivary", "denial", "denied", "claim", "premedication", "side effect", "storage",
+                              "vial", "dose", "dosing", "waste", "jw", "jz", "pa", "prior authorization", "d5w", "dilut",
+                              "saline", "sodium chloride", "pregnan", "contracept", "pediatric", "lfts"]
+_OTHER_DRUGS = re.compile(
+    r"\b(keytruda|pembrolizumab|opdivo|nivolumab|tecentriq|atezolizumab|ibrance|palbociclib|verzenio|kisqali|"
+    r"tukysa|tucatinib|nerlynx|xeloda|capecitabine|lapatinib|tykerb|avastin|bevacizumab|rituximab|rituxan|"
+    r"darzalex|imfinzi|trodelvy|sacituzumab|datroway|datopotamab|insulin|metformin|lisinopril|ozempic|"
+    r"semaglutide|tamoxifen|letrozole|anastrozole|cisplatin|carboplatin|doxorubicin|cyclophosphamide|"
+    r"ibuprofen|tylenol|acetaminophen|amoxicillin|aspirin)\b",
+    re.I,
+)
+
+
+@dataclass
+class Intent:
+    name: str
+    score: float
+    by: str  # rule | embedding
+
+
+def classify(text: str, slots: Slots, similarity=None) -> Intent:
+    """Rules first; the embedding similarity to intent examples settles the rest."""
+    low = f" {text.lower()} "
+    in_scope = _fuzzy_has(low, _SCOPE_WORDS, cutoff=88) or bool(_CODE_RX.search(text))
+    other_drug = _OTHER_DRUGS.search(text)
+    about_kadcyla_family = _fuzzy_has(low, _DRUG_WORDS, cutoff=85)
+    if other_drug and not about_kadcyla_family:
+        return Intent("out_of_scope", 1.0, "rule")
+    codes = bool(_CODE_RX.search(text))
+    confusion = re.search(r"\b(same as|is (?:it|this|j\d{4}) |vs\.?|versus|difference|confus|mix(?:ed)? up|which (?:code|drug|product)|what (?:drug|product) is)\b", low)
+    names = sum(1 for w in ("kadcyla", "enhertu", "herceptin", "perjeta", "phesgo", "margenza", "t-dxd", "t-dm1", "trastuzumab") if w in low)
+    if codes and (confusion or names or "ndc" in low or len(text) < 40) and not re.search(r"\bcover|criteria|eligib|approv", low):
+        if not (slots.weight and slots.weight_unit):
+            return Intent("code", 1.0, "rule")
+    policy_hit = any(w in low for w in _POLICY_WORDS) or slots.payer is not None or slots.unsupported_payer
+    dose_hit = any(re.search(rf"\b{re.escape(w)}\b", low) for w in _DOSE_WORDS)
+    if slots.weight is not None and (dose_hit or slots.indication or len(text) < 40):
+        if not (policy_hit and not dose_hit):
+            return Intent("dose", 1.0, "rule")
+    if policy_hit and (slots.payer or slots.unsupported_payer or re.search(r"\bcover|meet|criteria|eligib|qualif|approv", low)):
+        if not re.search(r"\b(what (?:does|is)|where|how do|list|which documents|phone|fax|portal|contact)\b", low) or slots.payer and (slots.her2_ihc or slots.age or slots.diagnosis):
+            return Intent("policy", 1.0, "rule")
+    if (confusion and names >= 2) or (names and re.search(r"\b(j-?code|hcpcs|ndc|billing unit)\b", low) and re.search(r"\bwhat is|which|is\b", low) and "dose" not in low):
+        return Intent("code", 0.9, "rule")
+    if re.search(r"\b(calculate|compute|how many vials|what(?:'s| is) the dose|dose for|vials for)\b", low):
+        return Intent("dose", 0.9, "rule")
+    similarity = similarity(text) if callable(similarity) else similarity
+    if similarity:
+        best = max(similarity, key=similarity.get)
+        if best == "out_of_scope" and in_scope:
+            ranked = sorted(similarity, key=similarity.get, reverse=True)
+            best = ranked[1]
+        if similarity[best] >= 0.35 and (in_scope or best == "out_of_scope"):
+            if best == "dose" and slots.weight is None and not re.search(r"\b(dose|dosing|vial|waste|jw|jz|units)\b", low):
+                best = "document"
+            if best == "policy" and not (slots.payer or slots.unsupported_payer or "cover" in low or "criteria" in low):
+                best = "document"
+            return Intent(best, similarity[best], "embedding")
+    if in_scope:
+        return Intent("document", 0.5, "rule")
+    return Intent("out_of_scope", 0.5, "rule")
+
+
+class IntentModel:
+    """Cosine similarity of a question to the intent examples (bundled MiniLM)."""
+
+    def __init__(self):
+        from assistant.embedder import embed
+
+        self._embed = embed
+        examples = _intent_examples()
+        self.labels: list[str] = []
+        texts: list[str] = []
+        for label, items in examples.items():
+            for item in items:
+                self.labels.append(label)
+                texts.append(item)
+        self.vectors = np.asarray(embed(texts))
+
+    def similarity(self, text: str) -> dict[str, float]:
+        scores = self.vectors @ np.asarray(self._embed([text])[0])
+        best: dict[str, float] = {}
+        for label, score in zip(self.labels, scores.tolist()):
+            best[label] = max(best.get(label, -1.0), score)
+        return best
+
+
+@lru_cache(maxsize=1)
+def intent_model() -> IntentModel:
+    return IntentModel()

