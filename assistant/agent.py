@@ -180,7 +180,7 @@ def _ask(question: str, session: Session, llm: Any) -> Answer:
         answer = run_llm(turn, clean, intent, llm)
     else:
         answer = _deterministic(turn, clean, intent, slots)
-    answer.citations = turn.cites.items
+        answer.citations = turn.cites.items
     _finish(answer, clean)
     return answer
 

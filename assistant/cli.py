@@ -69,6 +69,59 @@ def search(
         out.print(hit.quote, highlight=False, markup=False)
 
 
+@app.command()
+def ask(
+    question: str = typer.Argument(None, help="The question (omit with --jsonl)."),
+    session: str = typer.Option(None, "--session", help="Conversation id: the same id continues a conversation."),
+    as_json: bool = typer.Option(False, "--json", help="Print the answer JSON."),
+    jsonl: bool = typer.Option(False, "--jsonl", help='Read {"id", "question", "session"?} lines on stdin; write answer lines.'),
+) -> None:
+    """Ask the assistant; answers cite their sources and figures come from the tools."""
+    from assistant.agent import ask as ask_fn
+    from assistant.session import SessionStore
+
+    store = SessionStore(persist=True)
+    if jsonl:
+        _ask_jsonl(ask_fn, SessionStore())
+        return
+    if question is None:
+        fail("Give a question, or --jsonl to read questions from stdin.")
+    answer = ask_fn(question, session, store=store)
+    if as_json:
+        print(answer.model_dump_json(indent=2))
+    else:
+        _print_answer(answer)
+    if answer.status == "error":
+        raise typer.Exit(2)
+
+
+def _ask_jsonl(ask_fn, store) -> None:
+    for number, line in enumerate(sys.stdin, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            if not isinstance(item, dict) or not isinstance(item.get("question"), str):
+                raise ValueError("each line needs a JSON object with a 'question' string")
+        except ValueError as exc:
+            print(json.dumps({"id": None, "line": number, "status": "error", "answer": f"line {number}: {exc}"}), flush=True)
+            continue
+        answer = ask_fn(item["question"], item.get("session"), store=store)
+        answer.id = None if item.get("id") is None else str(item["id"])
+        print(answer.model_dump_json(), flush=True)
+
+
+def _print_answer(answer) -> None:
+    style = {"answered": "green", "needs_info": "yellow", "out_of_scope": "blue", "error": "red"}[answer.status]
+    out.print(f"[{style}]{answer.status}[/{style}]")
+    out.print(answer.answer, highlight=False, markup=False)
+    for warning in answer.warnings:
+        out.print(f"[yellow]Warning:[/yellow] {warning}", highlight=False)
+    for c in answer.citations:
+        out.print(f"[{c.marker}] {c.doc_title} — {c.section} ({c.date or 'undated'}; {c.review_status})", highlight=False, markup=False)
+        out.print(f"    “{c.quote}”", highlight=False, markup=False)
+
+
 def _register_tools() -> None:
     from assistant import cli_codes, cli_dose, cli_policy
 

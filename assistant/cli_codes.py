@@ -14,7 +14,7 @@ def render(result: CodeResult) -> str:
     if result.clues:
         out.append("Clues:")
         for c in result.clues:
-            where = ", ".join(c.products) if c.products else c.status
+            where = ", ".join(c.products) if c.products else ("mg amount" if c.kind == "amount" else c.status)
             read = f" (read as {c.matched})" if c.matched and c.score is not None else ""
             out.append(f"  {c.kind:<8} {c.text!r}{read} -> {where}")
     for conflict in result.conflicts:
@@ -23,7 +23,7 @@ def render(result: CodeResult) -> str:
     for p in result.products:
         out.append(f"{p.brand.value} — {p.generic.value}, {p.jcode.value}")
         facts = [("billing unit", p.descriptor), ("payload", p.payload), ("HER2", p.her2), ("maker", p.manufacturer)]
-        facts += [("dose", d) for d in p.doses]
+        facts += [(f"dose {d.schedule} {d.context}".rstrip(), d) for d in p.doses]
         for label, fact in facts:
             if fact is not None:
                 value = f"{fact.value:g} {fact.unit}".strip() if isinstance(fact.value, float) else fact.value
@@ -47,7 +47,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("jcode")
     def jcode(
-        query: str = typer.Argument(..., help='Free text: drug name, alias, J-code, NDC, dose, e.g. "J9358 3.6 mg/kg".'),
+        query: str = typer.Argument(..., help='Drug name, alias, J-code, NDC or dose, e.g. "J9358 3.6 mg/kg".'),
         as_json: bool = typer.Option(False, "--json", help="Print the CodeResult as JSON."),
     ) -> None:
         """Which HER2 drug do a name, J-code, NDC or dose point to, and do they agree?"""

@@ -269,6 +269,7 @@ UNITS = [
     ("Kadcyla 252.5 mg", {"J9354": 253}),
     ("Phesgo 1200 mg", {"J9316": 120}),
     ("Phesgo 1205 mg", {"J9316": 121}),
+    ("Phesgo 1,200 mg", {"J9316": 120}),
     ("Margenza 252 mg", {"J9353": 51}),
     ("Perjeta 840 mg", {"J9306": 840}),
     ("252 mg", {"J9354": 252, "J9358": 252, "J9306": 252, "J9316": 26, "J9353": 51, "J9355": None}),
@@ -324,6 +325,7 @@ def test_figures_include_units_with_their_rule():
 def test_result_shape():
     result = disambiguate_code("T-DXd J9354")
     assert set(result.model_dump()) == {
-        "query", "verdict", "message", "clues", "products", "choices", "conflicts", "ndcs", "units", "warnings", "notes",
+        "query", "verdict", "message", "clues", "products", "choices",
+        "conflicts", "ndcs", "units", "warnings", "notes",
     }
     assert CodeResult.model_validate_json(result.model_dump_json()) == result

@@ -323,17 +323,21 @@ class Hit(BaseModel):
 RetrieveFn = Callable[[str], list[Any]]
 
 
-def call_ask(ask: AskFn, question: str, session: str) -> tuple[Answer, str | None, float]:
-    """Ask one question; (answer, exception text or None, seconds). An exception becomes an error answer."""
+def call_ask(ask: AskFn, question: str, session: str) -> tuple[Answer, str | None, bool, float]:
+    """Ask one question: (answer, what was raised or None, crashed, seconds).
+
+    An AssistantError raised by ask() is its deliberate refusal and becomes an error answer; any
+    other exception is a crash, recorded against the case, and the run goes on.
+    """
     started = time.perf_counter()
+    raised, crashed = None, False
     try:
         result = ask(question, session)
         answer = result if isinstance(result, Answer) else Answer.model_validate(result)
-        raised = None
-    except Exception as exc:  # noqa: BLE001 - any failure is recorded against the case, the run goes on
+    except Exception as exc:  # noqa: BLE001
         answer = Answer(question=question, status="error", answer=str(exc))
-        raised = f"{type(exc).__name__}: {exc}"
-    return answer, raised, time.perf_counter() - started
+        raised, crashed = f"{type(exc).__name__}: {exc}", not isinstance(exc, AssistantError)
+    return answer, raised, crashed, time.perf_counter() - started
 
 
 def run_cases(
@@ -352,8 +356,8 @@ def run_cases(
         session = f"eval-{run_id}-{case.id}"
         turns = []
         for turn in case.turns:
-            answer, raised, seconds = call_ask(ask, turn.question, session)
-            turns.append(score_turn(turn, answer, raised, seconds))
+            answer, raised, crashed, seconds = call_ask(ask, turn.question, session)
+            turns.append(score_turn(turn, answer, raised, seconds, crashed))
         baseline = None
         if retrieve is not None:
             baseline = [score_baseline(turn, _retrieve_top(retrieve, turn.question)) for turn in case.turns]

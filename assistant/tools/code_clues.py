@@ -19,8 +19,8 @@ ClueStatus = Literal["matched", "ambiguous", "unknown", "invalid"]
 # Fuzzy matching: a whole-phrase InDel similarity of at least FUZZY_MIN (0-100), every word of at
 # least MIN_FUZZY_WORD letters similar on its own, shorter words equal. "kadcila" vs "kadcyla"
 # scores 85.7; "perception" vs "herceptin" scores 84.2 and must not match.
-FUZZY_MIN = 60.0
-FUZZY_WORD_MIN = 50.0
+FUZZY_MIN = 85.0
+FUZZY_WORD_MIN = 80.0
 MIN_FUZZY_WORD = 5
 FUZZY_TIE = 1.0  # candidates this close to the best score count as equally good
 
@@ -100,7 +100,8 @@ class Lexicon:
             for kind, fact in named:
                 self._add(_Term(tuple(words(str(fact.value))), kind, (product.id,), str(fact.value), fact.source))
         for amb in ref.ambiguous_terms:  # declared ambiguity overrides a product's own name
-            term = _Term(tuple(words(str(amb.value))), "name", tuple(amb.products), str(amb.value), amb.source, amb.primary)
+            label = str(amb.value)
+            term = _Term(tuple(words(label)), "name", tuple(amb.products), label, amb.source, amb.primary)
             self._add(term, override=True)
         self.longest = max(len(w) for w in self.terms)
         self._fuzzy = {

@@ -20,7 +20,7 @@ _NDC10_LAYOUTS = {(4, 4, 2): 0, (5, 3, 2): 1, (5, 4, 1): 2}  # layout -> segment
 
 
 def ndc_to_11(ndc10: str) -> str:
-    """The 11-digit (5-4-2) form of a hyphenated 10-digit NDC; ValueError if the layout is not one of 4-4-2, 5-3-2, 5-4-1."""
+    """The 11-digit (5-4-2) form of a hyphenated 10-digit NDC; ValueError unless it is 4-4-2, 5-3-2 or 5-4-1."""
     parts = ndc10.split("-")
     layout = tuple(len(p) for p in parts)
     if layout not in _NDC10_LAYOUTS or not all(p.isdigit() for p in parts):
@@ -239,7 +239,9 @@ def _check_terms(ref: Reference, path: Path) -> None:
         for fact in [product.brand, product.generic, *product.aliases, *product.payload_terms]:
             key = " ".join(re.findall(r"[^\W_]+", str(fact.value).casefold()))
             if seen.get(key, product.id) != product.id:
-                raise DataError(f"product reference {path}: term {fact.value!r} names both {seen[key]} and {product.id}")
+                raise DataError(
+                    f"product reference {path}: term {fact.value!r} names both {seen[key]} and {product.id}"
+                )
             seen[key] = product.id
 
 

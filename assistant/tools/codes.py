@@ -97,8 +97,8 @@ class CodeResult(BaseModel):
                 out.append(Figure(value=p.mg_per_unit.value, unit="mg per billing unit",
                                   label=f"{p.jcode.value} billing unit", source=p.mg_per_unit.source))
             for d in p.doses:
-                out.append(Figure(value=d.value, unit="mg/kg", label=f"{p.brand.value} dose {d.schedule} {d.context}".strip(),
-                                  source=d.source))
+                label = f"{p.brand.value} dose {d.schedule} {d.context}".strip()
+                out.append(Figure(value=d.value, unit="mg/kg", label=label, source=d.source))
             for n in p.ndcs:
                 out += _ndc_figures(p.brand.value, n.ndc10, n.ndc11, n.strength_mg, n.source)
         for m in self.ndcs:
@@ -181,7 +181,9 @@ def _judge(query: str, clues: list[Clue], ref: Reference, lex: Lexicon) -> CodeR
     notes = [f"Read '{c.text}' as '{c.matched}' (similarity {c.score:g}/100)." for c in clues if c.score is not None]
     notes += [_sentence(c.note) for c in clues if c.status in ("unknown", "invalid")]
     touched = list(dict.fromkeys(p for c in pointing for p in c.products))
+    unchecked: list[str] = []
     verdict: Verdict
+    candidates: list[str] = []
     choices: list[str] = []
     conflicts: list[Conflict] = []
     if not pointing:
@@ -194,8 +196,8 @@ def _judge(query: str, clues: list[Clue], ref: Reference, lex: Lexicon) -> CodeR
             elif c.status == "unknown" and c.kind in ("jcode", "ndc", "dose"):
                 for p in candidates:
                     if not _has(ref.product(p), c.kind):
-                        notes.append(f"'{c.text}' could not be checked: the reference has no {_KIND_LABEL[c.kind]} "
-                                     f"for {ref.product(p).brand.value}.")
+                        unchecked.append(f"'{c.text}' could not be checked: the reference has no "
+                                         f"{_KIND_LABEL[c.kind]} for {ref.product(p).brand.value}.")
                 candidates = [p for p in candidates if not _has(ref.product(p), c.kind)]
         loose = [c for c in pointing if c.status == "ambiguous" and primary_of(c, lex) not in candidates]
         if not candidates:
@@ -214,9 +216,9 @@ def _judge(query: str, clues: list[Clue], ref: Reference, lex: Lexicon) -> CodeR
     result = CodeResult(
         query=query, verdict=verdict, message="", clues=clues, products=products, choices=choices,
         conflicts=conflicts, ndcs=_ndcs(clues, ref), units=_units(clues, touched, ref),
-        warnings=_warnings(touched, ref), notes=list(dict.fromkeys(notes)),
+        warnings=_warnings(touched, ref), notes=list(dict.fromkeys(notes + unchecked)),
     )
-    result.message = _message(result, ref, candidates if pointing else [])
+    result.message = _message(result, ref, candidates, unchecked)
     return result
 
 
@@ -284,13 +286,12 @@ def _describe(p: Product) -> str:
     return f"{p.brand.value} ({', '.join(parts)})"
 
 
-def _message(result: CodeResult, ref: Reference, candidates: list[str]) -> str:
+def _message(result: CodeResult, ref: Reference, candidates: list[str], unchecked: list[str]) -> str:
     lines: list[str] = []
     if result.verdict == "unknown":
         names = ", ".join(str(p.brand.value) for p in ref.products)
         lines.append(f"No drug in the reference was recognised. It covers {names} by name, alias, J-code, NDC, dose "
                      "and payload.")
-        lines += [_sentence(c.note) for c in result.clues if c.status == "unknown"]
     elif result.verdict == "consistent":
         lines.append(f"{_describe(result.products[0])}: every clue points to this product.")
     elif result.verdict == "ambiguous":
@@ -299,7 +300,8 @@ def _message(result: CodeResult, ref: Reference, candidates: list[str]) -> str:
         what = f"'{loose.text}' alone" if loose else "The clues"
         lines.append(f"Ambiguous: {what} could mean {options}.")
         if len(candidates) == 1:
-            lines.append(f"The other clues point to {ref.product(candidates[0]).brand.value}; confirm the full drug name.")
+            narrowed = ref.product(candidates[0]).brand.value
+            lines.append(f"The other clues point to {narrowed}; confirm the full drug name.")
         lines.append("Name the brand, or give the J-code or NDC; do not guess.")
     else:
         by_target: dict[str, list[str]] = {}
@@ -329,5 +331,7 @@ def _message(result: CodeResult, ref: Reference, candidates: list[str]) -> str:
         else:
             exact = "" if u.exact_units == u.units else f"; {u.exact_units:g} rounded up"
             lines.append(f"{u.mg:g} mg = {u.units} units of {u.jcode} ({u.mg_per_unit:g} mg per unit{exact}).")
-    lines += [_sentence(c.note) for c in result.clues if c.status == "invalid"]
+    lines += [f"Read '{c.text}' as '{c.matched}'." for c in result.clues if c.score is not None]
+    lines += [_sentence(c.note) for c in result.clues if c.status in ("unknown", "invalid")]
+    lines += unchecked
     return " ".join(lines)

@@ -64,6 +64,7 @@ class Criterion(Quoted):
 
 class Duration(Quoted):
     months: int = Field(gt=0)
+    label: str = Field(default="", description="what kind of approval this is, if the policy says")
     lines_of_business: list[LineOfBusiness] | None = Field(default=None, description="None: every line")
     up_to: bool = False
     or_renewal_date: bool = Field(default=False, description="or to the renewal date, whichever is longer")

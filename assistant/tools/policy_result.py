@@ -44,6 +44,7 @@ class Referral(BaseModel):
 
 class ApprovalDuration(BaseModel):
     months: int
+    label: str = ""
     up_to: bool = Field(default=False, description="'up to' this many months")
     lines_of_business: list[str] | None = Field(description="None: every line of business")
     or_renewal_date: bool = Field(default=False, description="or to the member's renewal date, if later")
@@ -137,4 +138,7 @@ class PolicyResult(BaseModel):
         for value, unit in ((self.her2.ihc, "HER2 IHC score"), (self.case.age, "years")):
             if value is not None:
                 out.append(Figure(value=value, unit=unit, label="case input"))
-        return out
+        unique = {}
+        for f in out:
+            unique.setdefault((str(f.value), f.unit, f.source.start if f.source else None), f)
+        return list(unique.values())

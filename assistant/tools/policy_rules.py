@@ -154,7 +154,7 @@ def dose_within(ctx: Context, max_mg_per_kg: float, every_days: int, max_doses: 
         if value is None:
             missing.append(fld)
             continue
-        figures += [(value, unit, f"requested {what}", True), (limit, unit, f"policy limit on {what}", False)]
+        figures += [(value, unit, f"requested {what}", True), (limit, unit, f"limit on {what}", False)]
         fits = value <= limit if op == "<=" else value >= limit
         word = ("at most" if op == "<=" else "at least") if fits else ("over" if op == "<=" else "under")
         text = f"{what} {_num(value)} {unit} is {word} {_num(limit)} {unit}"
@@ -172,7 +172,7 @@ def at_least(ctx: Context, field: str, minimum: int, unit: str) -> Outcome:
     value = getattr(ctx.case, field)
     if value is None:
         return _unknown(field, PatientCase.question(field).rstrip("?").lower())
-    figures = [(value, unit, field.replace("_", " "), True), (minimum, unit, "policy minimum", False)]
+    figures = [(value, unit, field.replace("_", " "), True), (minimum, unit, f"minimum {field.replace('_', ' ')}", False)]
     if value >= minimum:
         return Outcome("met", f"{value} {unit} is at least {minimum} {unit}.", figures=figures)
     return Outcome("not_met", f"{value} {unit} is fewer than {minimum} {unit}.", figures=figures)

@@ -1,0 +1,485 @@
+"""Checks on one answer and the metrics over a run, all computed in code (no LLM)."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any
+
+from pydantic import BaseModel, Field, computed_field
+
+from assistant.corpus import get_corpus
+from assistant.evals.harness import CitationSpec, Expect, FigureSpec, Hit, Turn
+from assistant.models import Answer
+
+REFUSALS = {"out_of_scope", "error"}
+# A number as people write it: 10971.48, 10,971.48, $10,971.48; not the digits inside J9354 or 50242-088-01's parts.
+_NUMBER = re.compile(r"(?<![^\W\d_])(?<![\d.,])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)")
+_UNIT_ALIASES = {
+    "usd": {"$", "usd", "dollar", "dollars", "us$"},
+    "unit": {"unit", "units", "billing unit", "billing units", "hcpcs unit", "hcpcs units"},
+    "mg": {"mg", "milligram", "milligrams"},
+    "ml": {"ml", "milliliter", "milliliters", "millilitre", "millilitres"},
+    "kg": {"kg", "kilogram", "kilograms"},
+    "min": {"min", "mins", "minute", "minutes"},
+    "vial": {"vial", "vials"},
+    "mg/kg": {"mg/kg", "mg per kg"},
+}
+
+
+class Check(BaseModel):
+    name: str
+    passed: bool
+    detail: str = ""
+
+
+class Tally(BaseModel):
+    """Counts one turn adds to the run's metrics."""
+
+    tool_expected: int = 0
+    tool_correct: int = 0
+    figures_expected: int = 0
+    figures_matched: int = 0
+    citations_total: int = 0
+    citations_valid: int = 0
+    cites_expected: int = 0
+    cites_matched: int = 0
+    refusal_expected: int = 0
+    refusal_correct: int = 0
+    over_refusal: int = 0
+    figures_in_text: int = 0
+    contains_expected: int = 0
+    contains_matched: int = 0
+
+    def text_checks_pass(self) -> bool:
+        """Figures written, must-contain present, expected citations made: the checks a baseline can meet."""
+        return (self.figures_in_text, self.contains_matched, self.cites_matched) == (
+            self.figures_expected, self.contains_expected, self.cites_expected)
+
+
+class TurnResult(BaseModel):
+    question: str
+    answer: dict[str, Any]
+    raised: str | None = None
+    seconds: float
+    checks: list[Check]
+    tally: Tally
+
+    @computed_field
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.checks)
+
+
+class BaselineTurn(BaseModel):
+    """The plain-retrieval answer to the same question: the top passage, scored on the checks that apply."""
+
+    question: str
+    hit: Hit | None
+    error: str | None = None
+    checks: list[Check]
+    tally: Tally
+
+    @computed_field
+    @property
+    def passed(self) -> bool | None:
+        return all(c.passed for c in self.checks) if self.checks else None
+
+
+class CaseResult(BaseModel):
+    id: str
+    category: str
+    description: str = ""
+    file: str = ""
+    turns: list[TurnResult]
+    baseline: list[BaselineTurn] | None = None
+
+    @computed_field
+    @property
+    def passed(self) -> bool:
+        return all(t.passed for t in self.turns)
+
+    def failures(self) -> list[str]:
+        return [f"turn {n}: {c.name}: {c.detail}" for n, t in enumerate(self.turns, 1) for c in t.checks if not c.passed]
+
+
+# ---------------------------------------------------------------- text, numbers, units
+
+
+def numbers_in_text(text: str) -> list[float]:
+    """Every number written in the text, commas removed."""
+    return [float(m.group(1).replace(",", "")) for m in _NUMBER.finditer(text or "")]
+
+
+def tool_numbers(node: Any, unit: str | None = None) -> Iterator[tuple[float, str | None]]:
+    """Every number in a tool output, with the unit of the figure it belongs to (if any)."""
+    if isinstance(node, dict):
+        own_unit = node.get("unit") if isinstance(node.get("unit"), str) else unit
+        for key, value in node.items():
+            yield from tool_numbers(value, own_unit if key == "value" else unit)
+    elif isinstance(node, list):
+        for item in node:
+            yield from tool_numbers(item, unit)
+    elif isinstance(node, int | float) and not isinstance(node, bool) and math.isfinite(node):
+        yield float(node), unit
+
+
+def normal_unit(unit: str | None) -> str | None:
+    if unit is None:
+        return None
+    key = " ".join(unit.casefold().split())
+    return next((name for name, names in _UNIT_ALIASES.items() if key in names), key)
+
+
+def _close(a: float, b: float, tolerance: float) -> bool:
+    return abs(a - b) <= tolerance + 1e-9 * max(1.0, abs(a), abs(b))
+
+
+def figure_check(spec: FigureSpec, answer: Answer, *, need_tool: bool = True) -> tuple[Check, bool]:
+    """The figure is in a tool output (with a compatible unit) and written in the answer text; (check, in text)."""
+    want_unit = normal_unit(spec.unit)
+    in_tool = any(
+        _close(value, spec.value, spec.tolerance) and (want_unit is None or unit is None or normal_unit(unit) == want_unit)
+        for call in answer.tool_calls
+        for value, unit in tool_numbers(call.output)
+    )
+    in_text = any(_close(n, spec.value, spec.tolerance) for n in numbers_in_text(answer.answer))
+    what = f"{spec.value:g}{' ' + spec.unit if spec.unit else ''}" + (f" ±{spec.tolerance:g}" if spec.tolerance else "")
+    if spec.label:
+        what += f" ({spec.label})"
+    missing = ([] if in_tool or not need_tool else ["not in any tool output"]) + ([] if in_text else ["not in the answer text"])
+    return Check(name="figure", passed=not missing, detail=f"{what}: {'; '.join(missing) or 'found'}"), in_text
+
+
+def visible_text(answer: Answer) -> str:
+    return "\n".join([answer.answer, *answer.missing, *answer.warnings])
+
+
+def _has(text: str, needle: str) -> bool:
+    if needle.startswith("re:"):
+        return re.search(needle[3:], text, re.IGNORECASE) is not None
+    return " ".join(needle.casefold().split()) in " ".join(text.casefold().split())
+
+
+# ---------------------------------------------------------------- citations
+
+
+def _tokens(text: str) -> list[str]:
+    return re.findall(r"[^\W_]+", text.casefold())
+
+
+def _contains_run(hay: list[str], needle: list[str]) -> bool:
+    n = len(needle)
+    return n > 0 and any(hay[i : i + n] == needle for i in range(len(hay) - n + 1))
+
+
+@lru_cache(maxsize=16)
+def _section_spans(doc_id: str) -> tuple[tuple[tuple[str, ...], int, int], ...]:
+    from assistant.chunking import chunk_document
+
+    corpus = get_corpus()
+    return tuple((tuple(_tokens(c.section)), c.start, c.end) for c in chunk_document(doc_id, corpus.text(doc_id)))
+
+
+def _spans_for(spec: CitationSpec) -> list[tuple[int, int]] | None:
+    """Character spans the spec points at; None when it names no section or text."""
+    spans: list[tuple[int, int]] | None = None
+    if spec.section:
+        want = _tokens(spec.section)
+        spans = [(s, e) for toks, s, e in _section_spans(spec.doc) if list(toks[: len(want)]) == want]
+    if spec.text:
+        text = get_corpus().text(spec.doc)
+        found = [(m.start(), m.start() + len(spec.text)) for m in re.finditer(re.escape(spec.text), text)]
+        spans = found if spans is None else [t for t in found if any(t[0] < e and s < t[1] for s, e in spans)]
+    return spans
+
+
+def check_citation_spec(spec: CitationSpec) -> str | None:
+    """Why an expected citation cannot be found in the corpus, or None if it can."""
+    corpus = get_corpus()
+    if spec.doc not in corpus.docs:
+        return f"unknown document {spec.doc!r}; documents: {', '.join(sorted(corpus.docs))}"
+    if spec.text and not corpus.is_exact(spec.doc, spec.text):
+        return f"text {spec.text[:60]!r} is not an exact passage of {spec.doc}"
+    if spec.section and not _spans_for(CitationSpec(doc=spec.doc, section=spec.section)):
+        names = sorted({" ".join(t) for t, _, _ in _section_spans(spec.doc)})
+        return f"no section {spec.section!r} in {spec.doc}; sections (lower-cased): {', '.join(names)}"
+    if spec.section and spec.text and not _spans_for(spec):
+        return f"text {spec.text[:60]!r} is not inside section {spec.section!r} of {spec.doc}"
+    return None
+
+
+def citation_span(doc_id: str, quote: str, start: int | None, end: int | None) -> tuple[int, int] | None:
+    """Where a cited quote sits in its document: the given offsets when they hold the quote, else its first occurrence."""
+    corpus = get_corpus()
+    if doc_id not in corpus.docs or not quote:
+        return None
+    text = corpus.text(doc_id)
+    if start is not None and end is not None and text[start:end] == quote:
+        return start, end
+    at = text.find(quote)
+    return (at, at + len(quote)) if at >= 0 else None
+
+
+def citation_valid(doc_id: str, quote: str, start: int | None, end: int | None) -> str | None:
+    """Why a citation is invalid (quote not an exact substring, offsets wrong), or None if valid."""
+    corpus = get_corpus()
+    if doc_id not in corpus.docs:
+        return f"unknown document {doc_id!r}"
+    if not corpus.is_exact(doc_id, quote):
+        return f"quote is not an exact substring of {doc_id}: {quote[:80]!r}"
+    if start is not None and end is not None and corpus.text(doc_id)[start:end] != quote:
+        return f"offsets {start}–{end} do not hold the quote in {doc_id}"
+    return None
+
+
+def cites(spec: CitationSpec, doc_id: str, section: str, quote: str, start: int | None, end: int | None) -> bool:
+    """A citation matches the spec: same document, and section (by name or by position) and text overlap."""
+    if doc_id != spec.doc:
+        return False
+    if not spec.section and not spec.text:
+        return True
+    span = citation_span(doc_id, quote, start, end)
+    overlaps = span is not None and any(span[0] < e and s < span[1] for s, e in _spans_for(spec) or [])
+    if spec.text:
+        return overlaps
+    return overlaps or _contains_run(_tokens(section or ""), _tokens(spec.section or ""))
+
+
+# ---------------------------------------------------------------- scoring
+
+
+def _same(expected: Any, actual: Any) -> bool:
+    if expected is None:
+        return actual is None
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return expected == actual
+    if isinstance(expected, int | float):
+        try:
+            return _close(float(actual), float(expected), 0.0)
+        except (TypeError, ValueError):
+            return False
+    if isinstance(expected, list):
+        return isinstance(actual, list) and all(any(_same(e, a) for a in actual) for e in expected)
+    if isinstance(expected, dict):
+        return isinstance(actual, dict) and all(_same(v, actual.get(k)) for k, v in expected.items())
+    return actual is not None and " ".join(str(actual).casefold().split()) == " ".join(str(expected).casefold().split())
+
+
+_ABSENT = object()
+
+
+def _used(call: Any, key: str) -> Any:
+    """The value a tool call used for key: its input, else the request the tool echoes in its output."""
+    if key in call.input:
+        return call.input[key]
+    output = call.output if isinstance(call.output, dict) else {}
+    request = output.get("request") if isinstance(output.get("request"), dict) else {}
+    return request.get(key, output.get(key, _ABSENT))
+
+
+def _tool_checks(expect: Expect, answer: Answer, tally: Tally) -> list[Check]:
+    checks = []
+    called = [c.tool for c in answer.tool_calls]
+    if expect.tool or expect.forbidden_tools:
+        tally.tool_expected = 1
+        ok = True
+        if expect.tool == "none":
+            ok = not called
+            checks.append(Check(name="tool", passed=ok, detail=f"expected no tool call; called {called or 'none'}"))
+        elif expect.tool:
+            ok = expect.tool in called
+            checks.append(Check(name="tool", passed=ok, detail=f"expected {expect.tool}; called {called or 'none'}"))
+        bad = [t for t in expect.forbidden_tools if t in called]
+        if expect.forbidden_tools:
+            checks.append(Check(name="forbidden_tools", passed=not bad, detail=f"must not call {expect.forbidden_tools}; called {called or 'none'}"))
+        tally.tool_correct = int(ok and not bad)
+    if expect.tool_input and expect.tool not in (None, "none"):
+        calls = [c for c in answer.tool_calls if c.tool == expect.tool]
+        ok = any(all(_same(v, _used(c, k)) for k, v in expect.tool_input.items()) for c in calls)
+        seen = [{k: _used(c, k) for k in expect.tool_input if _used(c, k) is not _ABSENT} for c in calls]
+        checks.append(Check(name="tool_input", passed=ok, detail=f"expected {expect.tool_input}; used {seen or 'no call'}"))
+    return checks
+
+
+def score_turn(turn: Turn, answer: Answer, raised: str | None, seconds: float, crashed: bool = False) -> TurnResult:
+    """Every check the turn's expectations ask for, on the agent's answer."""
+    expect, tally, checks = turn.expect, Tally(), []
+    if crashed:
+        checks.append(Check(name="no_crash", passed=False, detail=f"ask() raised {raised}"))
+    statuses = expect.statuses()
+    if statuses:
+        ok = answer.status in statuses
+        note = f" (ask() raised {raised})" if raised and not crashed else ""
+        checks.append(Check(name="status", passed=ok, detail=f"expected {' or '.join(statuses)}; got {answer.status}{note}"))
+        if set(statuses) <= REFUSALS:
+            tally.refusal_expected, tally.refusal_correct = 1, int(ok)
+        elif answer.status in REFUSALS and not set(statuses) & REFUSALS:
+            tally.over_refusal = 1
+    if expect.intent:
+        checks.append(Check(name="intent", passed=answer.intent == expect.intent, detail=f"expected {expect.intent}; got {answer.intent}"))
+    checks += _tool_checks(expect, answer, tally)
+    checks += _figure_checks(expect.figures, answer, tally, need_tool=True)
+    checks += _text_checks(expect, visible_text(answer), tally)
+    for want in expect.missing:
+        ok = any(_has(m.replace("_", " "), want.replace("_", " ")) for m in answer.missing)
+        checks.append(Check(name="missing", passed=ok, detail=f"expected {want!r} in missing {answer.missing}"))
+    for want in expect.warnings:
+        ok = any(_has(w, want) for w in answer.warnings)
+        checks.append(Check(name="warnings", passed=ok, detail=f"expected {want!r} in warnings {answer.warnings}"))
+    for c in answer.citations:
+        tally.citations_total += 1
+        problem = citation_valid(c.doc_id, c.quote, c.start, c.end)
+        tally.citations_valid += int(problem is None)
+        if problem:
+            checks.append(Check(name="citation_valid", passed=False, detail=f"[{c.marker}] {problem}"))
+    found = [(c.doc_id, c.section, c.quote, c.start, c.end) for c in answer.citations]
+    checks += _recall_checks(expect.citations, found, tally)
+    return TurnResult(question=turn.question, answer=answer.model_dump(mode="json"), raised=raised, seconds=seconds, checks=checks, tally=tally)
+
+
+def _figure_checks(specs: list[FigureSpec], answer: Answer, tally: Tally, *, need_tool: bool) -> list[Check]:
+    checks = []
+    for spec in specs:
+        check, in_text = figure_check(spec, answer, need_tool=need_tool)
+        checks.append(check)
+        tally.figures_expected += 1
+        tally.figures_matched += int(check.passed)
+        tally.figures_in_text += int(in_text)
+    return checks
+
+
+def _text_checks(expect: Expect, text: str, tally: Tally) -> list[Check]:
+    checks = []
+    for want in expect.must_contain:
+        options = [want] if isinstance(want, str) else list(want)
+        ok = any(_has(text, o) for o in options)
+        tally.contains_expected += 1
+        tally.contains_matched += int(ok)
+        shown = options[0] if len(options) == 1 else " or ".join(repr(o) for o in options)
+        checks.append(Check(name="must_contain", passed=ok, detail=f"{shown!s}: {'found' if ok else 'not in the answer'}"))
+    for bad in expect.must_not_contain:
+        ok = not _has(text, bad)
+        checks.append(Check(name="must_not_contain", passed=ok, detail=f"{bad!r}: {'absent' if ok else 'present in the answer'}"))
+    return checks
+
+
+def _recall_checks(specs: list[CitationSpec], found: list[tuple], tally: Tally) -> list[Check]:
+    checks = []
+    for spec in specs:
+        ok = any(cites(spec, *f) for f in found)
+        tally.cites_expected += 1
+        tally.cites_matched += int(ok)
+        where = spec.doc + (f" § {spec.section}" if spec.section else "") + (f" “{spec.text[:40]}”" if spec.text else "")
+        got = sorted({f"{d} § {s}" for d, s, *_ in found}) or "no citations"
+        checks.append(Check(name="citation_recall", passed=ok, detail=f"expected {where}; cited {got}"))
+    return checks
+
+
+def score_baseline(turn: Turn, top: Hit | str) -> BaselineTurn:
+    """Score the top retrieved passage on the checks plain retrieval can meet: figures in text, must-contain, recall."""
+    expect, tally = turn.expect, Tally()
+    hit = top if isinstance(top, Hit) else None
+    text = hit.quote if hit else ""
+    answer = Answer(question=turn.question, status="answered", answer=text)
+    checks = _figure_checks(expect.figures, answer, tally, need_tool=False)
+    checks += _text_checks(Expect(must_contain=expect.must_contain), text, tally)
+    found = [(hit.doc_id, hit.section, hit.quote, hit.start, hit.end)] if hit else []
+    checks += _recall_checks(expect.citations, found, tally)
+    return BaselineTurn(question=turn.question, hit=hit, error=None if hit else str(top), checks=checks, tally=tally)
+
+
+# ---------------------------------------------------------------- aggregation
+
+
+class Rate(BaseModel):
+    num: int = 0
+    den: int = 0
+
+    @computed_field
+    @property
+    def value(self) -> float | None:
+        return self.num / self.den if self.den else None
+
+
+class Metrics(BaseModel):
+    cases: int = 0
+    pass_rate: Rate = Field(default_factory=Rate)
+    tool_choice: Rate = Field(default_factory=Rate)
+    figure_exact_match: Rate = Field(default_factory=Rate)
+    citation_validity: Rate = Field(default_factory=Rate)
+    citation_recall: Rate = Field(default_factory=Rate)
+    correct_refusals: Rate = Field(default_factory=Rate)
+    over_refusals: int = 0
+    latency_p50_s: float | None = None
+    latency_p95_s: float | None = None
+
+
+class BaselineMetrics(BaseModel):
+    """The checks plain retrieval can be held to, for the agent and for the baseline alike."""
+
+    figures_in_text: Rate = Field(default_factory=Rate)
+    must_contain: Rate = Field(default_factory=Rate)
+    citation_recall: Rate = Field(default_factory=Rate)
+    pass_rate: Rate = Field(default_factory=Rate)
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Linear-interpolated percentile (q in 0–100); None for no values."""
+    if not values:
+        return None
+    data = sorted(values)
+    pos = (len(data) - 1) * q / 100
+    low, high = math.floor(pos), math.ceil(pos)
+    return data[low] + (data[high] - data[low]) * (pos - low)
+
+
+def metrics(results: list[CaseResult]) -> Metrics:
+    m = Metrics(cases=len(results))
+    seconds = []
+    m.pass_rate = Rate(num=sum(r.passed for r in results), den=len(results))
+    for r in results:
+        for t in r.turns:
+            seconds.append(t.seconds)
+            a = t.tally
+            _add(m.tool_choice, a.tool_correct, a.tool_expected)
+            _add(m.figure_exact_match, a.figures_matched, a.figures_expected)
+            _add(m.citation_validity, a.citations_valid, a.citations_total)
+            _add(m.citation_recall, a.cites_matched, a.cites_expected)
+            _add(m.correct_refusals, a.refusal_correct, a.refusal_expected)
+            m.over_refusals += a.over_refusal
+    m.latency_p50_s, m.latency_p95_s = percentile(seconds, 50), percentile(seconds, 95)
+    return m
+
+
+def _add(rate: Rate, num: int, den: int) -> None:
+    rate.num += num
+    rate.den += den
+
+
+def by_category(results: list[CaseResult]) -> dict[str, Metrics]:
+    cats = list(dict.fromkeys(r.category for r in results))
+    return {c: metrics([r for r in results if r.category == c]) for c in cats}
+
+
+def comparison(results: list[CaseResult]) -> dict[str, BaselineMetrics]:
+    """Agent vs plain retrieval on the same text checks: figures written in the text, must-contain, recall."""
+    agent, base = BaselineMetrics(), BaselineMetrics()
+    for r in results:
+        if r.baseline is None:
+            continue
+        agent_ok, base_ok, applies = True, True, False
+        for t, b in zip(r.turns, r.baseline):
+            applies = applies or bool(b.checks)
+            agent_ok = agent_ok and t.tally.text_checks_pass()
+            base_ok = base_ok and b.tally.text_checks_pass()
+            for mine, tally in ((agent, t.tally), (base, b.tally)):
+                _add(mine.figures_in_text, tally.figures_in_text, tally.figures_expected)
+                _add(mine.must_contain, tally.contains_matched, tally.contains_expected)
+                _add(mine.citation_recall, tally.cites_matched, tally.cites_expected)
+        if applies:
+            _add(agent.pass_rate, int(agent_ok), 1)
+            _add(base.pass_rate, int(base_ok), 1)
+    return {"agent": agent, "baseline": base}
