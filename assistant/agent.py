@@ -280,6 +280,10 @@ def _case(facts: dict) -> dict:
         case["number_of_doses"] = facts["cycle"]
     if facts.get("requested_product"):
         case["requested_product"] = facts["requested_product"]
+    if facts.get("preferred_failures"):
+        case["preferred_trials"] = [
+            {"product": p, "outcome": o} for p, o in (item.split(":", 1) for item in facts["preferred_failures"])
+        ]
     return {k: v for k, v in case.items() if v is not None}
 
 

@@ -123,18 +123,21 @@ def _print_answer(answer) -> None:
 
 
 def _register_tools() -> None:
-    from assistant import cli_codes, cli_dose, cli_policy
+    import importlib
 
-    for module in (cli_dose, cli_policy, cli_codes):
+    for name in ("cli_dose", "cli_policy", "cli_codes", "cli_narrative", "cli_eval", "cli_audit"):
+        try:
+            module = importlib.import_module(f"assistant.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"assistant.{name}":
+                raise
+            continue  # that command group is not part of this build
         module.register(app)
 
 
 def main() -> None:
     configure_offline()
-    try:
-        _register_tools()
-    except ImportError:  # a tool module is missing from this build; its commands are absent
-        pass
+    _register_tools()
     try:
         app()
     except KeyboardInterrupt:

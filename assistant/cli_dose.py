@@ -62,7 +62,10 @@ def _row(table: Table, fig: Figure) -> None:
 def render(result: DoseResult) -> None:
     """The readable table for one cycle."""
     req = result.request
-    title = f"Kadcyla (J9354) — {result.indication_label}, cycle {req.cycle}, date of service {result.date_of_service}"
+    title = (
+        f"Kadcyla (J9354) — {result.indication_label}, cycle {req.cycle}, "
+        f"date of service {result.date_of_service}"
+    )
     table = Table(title=title, show_lines=False, expand=False)
     table.add_column("Item")
     table.add_column("Value", justify="right")

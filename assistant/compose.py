@@ -118,11 +118,22 @@ def compose_policy(result: dict, cites: Citations) -> str:
                 section=crit.get("id"),
             )
             lines.append(f"- {crit['id']} {_VERDICT.get(crit['verdict'], crit['verdict'])}: {crit.get('reason', '')} {marker}".rstrip())
-    duration = result.get("approval_duration")
-    if duration:
-        text = duration if isinstance(duration, str) else duration.get("text") or duration.get("value") or ""
-        src = duration.get("source") if isinstance(duration, dict) else None
-        lines.append(f"Approval duration: {text} {cites.add(src)}".rstrip())
+    seen = set()
+    for d in result.get("approval_duration") or []:
+        if not isinstance(d, dict):
+            continue
+        lobs = ", ".join(d.get("lines_of_business") or []) or "all lines of business"
+        key = (d.get("months"), lobs, d.get("or_renewal_date"))
+        if key in seen:
+            continue
+        seen.add(key)
+        upto = "up to " if d.get("up_to") else ""
+        renewal = " or to the member's renewal date, whichever is longer" if d.get("or_renewal_date") else ""
+        label = f" ({d['label']})" if d.get("label") else ""
+        lines.append(f"Approval duration, {lobs}: {upto}{d.get('months')} months{renewal}{label} {cites.add(d.get('source'))}".rstrip())
+    for ref in result.get("referral") or []:
+        text = ref.get("text") or ref.get("policy") or str(ref) if isinstance(ref, dict) else str(ref)
+        lines.append(f"Referral: {text} {cites.add(ref.get('source')) if isinstance(ref, dict) else ''}".rstrip())
     if result.get("missing"):
         lines.append("To obtain: " + "; ".join(_plain(m) for m in result["missing"]))
     return "\n".join(lines)
@@ -140,10 +151,15 @@ def compose_code(result: dict, cites: Citations) -> str:
         marker = cites.add(clue.get("quote"))
         targets = ", ".join(clue.get("products") or []) or "nothing in the reference"
         lines.append(f"- '{clue['text']}' ({clue['kind']}) → {targets} {marker}".rstrip())
+    for conflict in result.get("conflicts", []):
+        markers = " ".join(m for m in (cites.add(q) for q in conflict.get("quotes", [])) if m)
+        for item in conflict.get("confirm", []):
+            lines.append(f"Confirm: {item} {markers}".rstrip())
     for warning in result.get("warnings", []):
-        text = warning.get("text") if isinstance(warning, dict) else str(warning)
-        src = warning.get("source") or warning.get("quote") if isinstance(warning, dict) else None
-        lines.append(f"Warning: {text} {cites.add(src) if isinstance(src, dict) else ''}".rstrip())
+        markers = " ".join(m for m in (cites.add(q) for q in warning.get("quotes", [])) if m)
+        lines.append(f"Warning: {warning.get('text', '')} {markers}".rstrip())
+    for unit in result.get("units", []):
+        lines.append(f"- {unit.get('jcode')}: {unit.get('mg')} mg = {unit.get('units')} billing units ({unit.get('rounding')}) {cites.add(unit.get('source'))}".rstrip())
     return "\n".join(line for line in lines if line)
 
 

@@ -235,6 +235,12 @@ def read_slots(text: str) -> Slots:
         s.interval_days = n if m.group(2).lower().startswith("d") else n * 7
     if re.search(r"\bmargenza|margetuximab", low):
         s.requested_product = "margenza"
+    outcome = ("intolerance" if re.search(r"intoleran|adverse|toxicit", low) else "contraindication"
+               if re.search(r"contraindicat", low) else "failure" if re.search(r"fail|progress|inadequate|refractory", low) else None)
+    if outcome:
+        for product, rx in (("enhertu", r"enhertu|t-?dxd"), ("kadcyla", r"kadcyla|t-?dm1"), ("perjeta", r"perjeta|pertuzumab"), ("phesgo", r"phesgo")):
+            if re.search(rx, low) and product != s.requested_product:
+                s.preferred_failures.append(f"{product}:{outcome}")
     if re.search(r"\bshortage|unavailab", low):
         s.shortage = True
     return s

@@ -23,7 +23,7 @@ class Session(BaseModel):
 
     def remember(self, given: dict[str, Any]) -> None:
         for key, value in given.items():
-            if key == "prior_therapies":
+            if key in ("prior_therapies", "preferred_failures"):
                 merged = list(dict.fromkeys([*self.facts.get(key, []), *value]))
                 self.facts[key] = merged
             elif key not in ("weight_bare",):

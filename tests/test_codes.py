@@ -236,6 +236,20 @@ def test_unknown_code_next_to_a_product_is_a_conflict():
     assert result.verdict == "conflicting"
 
 
+@pytest.mark.parametrize(
+    "query,note",
+    [
+        ("Kadcyla 3 mg/kg", "is not a dose the reference gives for Kadcyla (3.6 mg/kg q3w)"),
+        ("Kadcyla 4 mg/kg", "is not a dose the reference gives for Kadcyla (3.6 mg/kg q3w)"),
+        ("Perjeta 3 mg/kg", "could not be checked: the reference gives no dose for Perjeta"),
+    ],
+)
+def test_a_dose_no_product_has_is_flagged_not_a_conflict(query, note):
+    result = disambiguate_code(query)
+    assert result.verdict == "consistent"
+    assert note in result.message
+
+
 def test_unknown_ndc_cannot_be_checked_for_enhertu():
     result = disambiguate_code("Enhertu 12345-678-90")
     assert result.verdict == "consistent"
@@ -255,6 +269,7 @@ def test_empty_input_is_an_input_error(query):
         "the patient needs a dose and the claim was denied",
         "please bill the infusion with the correct units",
         "kidney liver heart marginal partial",
+        "perception",  # 84.2 against "herceptin": just under the threshold ("kadcila" scores 85.7)
     ],
 )
 def test_ordinary_words_match_nothing(query):

@@ -283,7 +283,8 @@ def test_refused_input_says_what_to_fix(raw, message):
 
 @pytest.mark.parametrize(
     ("raw", "kg"),
-    [(dict(weight="20 kg"), 20), (dict(weight="350 kg"), 350), (dict(weight="44.1 lb"), float(Decimal("44.1") * Decimal("0.45359237"))),
+    [(dict(weight="20 kg"), 20), (dict(weight="350 kg"), 350),
+     (dict(weight="44.1 lb"), float(Decimal("44.1") * Decimal("0.45359237"))),
      (dict(weight=70, weight_unit="KG"), 70), (dict(weight="70", weight_unit="kg"), 70)],
 )  # fmt: skip
 def test_accepted_boundaries(raw, kg):
@@ -409,7 +410,8 @@ def test_facts_file_with_a_value_not_in_its_quote_fails_loudly(tmp_path, monkeyp
 
 def test_request_schema_for_the_model():
     schema = DoseRequest.model_json_schema()
-    assert list(schema["properties"]) == ["weight", "weight_unit", "indication", "mg_per_kg", "cycle", "date_of_service"]
+    fields = ["weight", "weight_unit", "indication", "mg_per_kg", "cycle", "date_of_service"]
+    assert list(schema["properties"]) == fields
     assert schema["required"] == ["weight", "weight_unit", "indication"]
     assert "Never guess" in calculate_dose.__doc__
 

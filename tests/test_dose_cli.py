@@ -55,7 +55,8 @@ def test_weight_spellings(run, weight, kg):
 
 @pytest.mark.parametrize(
     ("word", "code"),
-    [("mbc", "mbc"), ("metastatic", "mbc"), ("ebc", "ebc"), ("adjuvant", "ebc"), ("katherine", "ebc"), ("early", "ebc")],
+    [("mbc", "mbc"), ("metastatic", "mbc"), ("ebc", "ebc"),
+     ("adjuvant", "ebc"), ("katherine", "ebc"), ("early", "ebc")],  # fmt: skip
 )
 def test_indication_spellings(run, word, code):
     result = run("dose", "--weight", "70kg", "--indication", word, "--json")

@@ -55,12 +55,17 @@ class Expect(_Strict):
     tool: str | None = Field(default=None, description="a tool that must be called; 'none' = no tool call at all")
     forbidden_tools: list[str] = Field(default_factory=list)
     tool_input: dict[str, Any] = Field(default_factory=dict, description="key inputs of the `tool` call")
+    tool_output: dict[str, Any] = Field(
+        default_factory=dict, description="values in the `tool` call's output, by dotted path, e.g. overall: meets_criteria"
+    )
     figures: list[FigureSpec] = Field(default_factory=list)
     must_contain: list[str | list[str]] = Field(
         default_factory=list, description="each string must appear (case-insensitive); a list = any one of them"
     )
     must_not_contain: list[str] = Field(default_factory=list)
-    citations: list[CitationSpec] = Field(default_factory=list)
+    citations: list[CitationSpec | list[CitationSpec]] = Field(
+        default_factory=list, description="passages to cite; a list = any one of them"
+    )
     missing: list[str] = Field(default_factory=list, description="substrings expected in answer.missing")
     warnings: list[str] = Field(default_factory=list, description="substrings expected in answer.warnings")
 
@@ -88,8 +93,9 @@ class Expect(_Strict):
 
     @model_validator(mode="after")
     def _inputs_need_tool(self) -> Expect:
-        if self.tool_input and self.tool in (None, "none"):
-            raise ValueError("tool_input is given but tool is not: say which tool the inputs are for")
+        for name in ("tool_input", "tool_output"):
+            if getattr(self, name) and self.tool in (None, "none"):
+                raise ValueError(f"{name} is given but tool is not: say which tool it is for")
         if self.tool_input:
             known = _tool_fields(self.tool)
             for key in self.tool_input:
@@ -154,6 +160,7 @@ class Case(_Strict):
 
 class CaseFile(_Strict):
     category: str | None = Field(default=None, description="default category for the cases in this file")
+    definitions: Any = Field(default=None, description="free space for YAML anchors (&name) reused by cases; ignored")
     cases: list[dict[str, Any]]
 
 
@@ -282,8 +289,9 @@ def load_cases(files: list[Path]) -> list[Case]:
                 raise EvalConfigError(f"{path}: case {case.id!r}: duplicate id (also in {seen[case.id]})")
             seen[case.id] = str(path)
             for t, turn in enumerate(case.turns, 1):
-                for c, spec in enumerate(turn.expect.citations, 1):
-                    problem = check_citation_spec(spec)
+                for c, item in enumerate(turn.expect.citations, 1):
+                    specs = item if isinstance(item, list) else [item]
+                    problem = next((p for p in map(check_citation_spec, specs) if p), None)
                     if problem:
                         raise EvalConfigError(f"{path}: case {case.id!r}: turn {t} field 'expect.citations.{c}': {problem}")
             cases.append(case)
@@ -348,7 +356,8 @@ def run_cases(
     on_case: Callable[[Any], None] | None = None,
 ) -> list[Any]:
     """Run every case (turns in order, one session per case); optionally the retrieval baseline too."""
-    from assistant.evals.metrics import CaseResult, TurnResult, score_baseline, score_turn
+    from assistant.evals.metrics import score_baseline, score_turn
+    from assistant.evals.report import CaseResult
 
     run_id = uuid.uuid4().hex[:8]
     results = []

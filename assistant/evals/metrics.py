@@ -1,4 +1,4 @@
-"""Checks on one answer and the metrics over a run, all computed in code (no LLM)."""
+"""Checks on one answer, all computed in code (no LLM): status, tools, figures, text, citations."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
-from pydantic import BaseModel, Field, computed_field
-
 from assistant.corpus import get_corpus
 from assistant.evals.harness import CitationSpec, Expect, FigureSpec, Hit, Turn
+from assistant.evals.report import BaselineTurn, Check, Tally, TurnResult
 from assistant.models import Answer
 
 REFUSALS = {"out_of_scope", "error"}
@@ -27,82 +26,6 @@ _UNIT_ALIASES = {
     "vial": {"vial", "vials"},
     "mg/kg": {"mg/kg", "mg per kg"},
 }
-
-
-class Check(BaseModel):
-    name: str
-    passed: bool
-    detail: str = ""
-
-
-class Tally(BaseModel):
-    """Counts one turn adds to the run's metrics."""
-
-    tool_expected: int = 0
-    tool_correct: int = 0
-    figures_expected: int = 0
-    figures_matched: int = 0
-    citations_total: int = 0
-    citations_valid: int = 0
-    cites_expected: int = 0
-    cites_matched: int = 0
-    refusal_expected: int = 0
-    refusal_correct: int = 0
-    over_refusal: int = 0
-    figures_in_text: int = 0
-    contains_expected: int = 0
-    contains_matched: int = 0
-
-    def text_checks_pass(self) -> bool:
-        """Figures written, must-contain present, expected citations made: the checks a baseline can meet."""
-        return (self.figures_in_text, self.contains_matched, self.cites_matched) == (
-            self.figures_expected, self.contains_expected, self.cites_expected)
-
-
-class TurnResult(BaseModel):
-    question: str
-    answer: dict[str, Any]
-    raised: str | None = None
-    seconds: float
-    checks: list[Check]
-    tally: Tally
-
-    @computed_field
-    @property
-    def passed(self) -> bool:
-        return all(c.passed for c in self.checks)
-
-
-class BaselineTurn(BaseModel):
-    """The plain-retrieval answer to the same question: the top passage, scored on the checks that apply."""
-
-    question: str
-    hit: Hit | None
-    error: str | None = None
-    checks: list[Check]
-    tally: Tally
-
-    @computed_field
-    @property
-    def passed(self) -> bool | None:
-        return all(c.passed for c in self.checks) if self.checks else None
-
-
-class CaseResult(BaseModel):
-    id: str
-    category: str
-    description: str = ""
-    file: str = ""
-    turns: list[TurnResult]
-    baseline: list[BaselineTurn] | None = None
-
-    @computed_field
-    @property
-    def passed(self) -> bool:
-        return all(t.passed for t in self.turns)
-
-    def failures(self) -> list[str]:
-        return [f"turn {n}: {c.name}: {c.detail}" for n, t in enumerate(self.turns, 1) for c in t.checks if not c.passed]
 
 
 # ---------------------------------------------------------------- text, numbers, units
@@ -154,7 +77,13 @@ def figure_check(spec: FigureSpec, answer: Answer, *, need_tool: bool = True) ->
 
 
 def visible_text(answer: Answer) -> str:
+    """What the user reads: answer, missing items and warnings (must_contain looks here)."""
     return "\n".join([answer.answer, *answer.missing, *answer.warnings])
+
+
+def said_text(answer: Answer) -> str:
+    """What the assistant asserts: answer and missing items, not warnings, which may quote the user's text back."""
+    return "\n".join([answer.answer, *answer.missing])
 
 
 def _has(text: str, needle: str) -> bool:
@@ -261,8 +190,10 @@ def _same(expected: Any, actual: Any) -> bool:
             return _close(float(actual), float(expected), 0.0)
         except (TypeError, ValueError):
             return False
-    if isinstance(expected, list):
-        return isinstance(actual, list) and all(any(_same(e, a) for a in actual) for e in expected)
+    if isinstance(expected, list):  # against a list: all of them are in it; against one value: it is one of them
+        if isinstance(actual, list):
+            return all(any(_same(e, a) for a in actual) for e in expected)
+        return any(_same(e, actual) for e in expected)
     if isinstance(expected, dict):
         return isinstance(actual, dict) and all(_same(v, actual.get(k)) for k, v in expected.items())
     return actual is not None and " ".join(str(actual).casefold().split()) == " ".join(str(expected).casefold().split())
@@ -301,7 +232,24 @@ def _tool_checks(expect: Expect, answer: Answer, tally: Tally) -> list[Check]:
         ok = any(all(_same(v, _used(c, k)) for k, v in expect.tool_input.items()) for c in calls)
         seen = [{k: _used(c, k) for k in expect.tool_input if _used(c, k) is not _ABSENT} for c in calls]
         checks.append(Check(name="tool_input", passed=ok, detail=f"expected {expect.tool_input}; used {seen or 'no call'}"))
+    if expect.tool_output and expect.tool not in (None, "none"):
+        calls = [c for c in answer.tool_calls if c.tool == expect.tool]
+        ok = any(all(_same(v, at_path(c.output, k)) for k, v in expect.tool_output.items()) for c in calls)
+        seen = [{k: at_path(c.output, k) for k in expect.tool_output} for c in calls]
+        checks.append(Check(name="tool_output", passed=ok, detail=f"expected {expect.tool_output}; got {seen or 'no call'}"))
     return checks
+
+
+def at_path(node: Any, path: str) -> Any:
+    """The value at a dotted path ('overall', 'billing.lines.1.units.value'); None if absent."""
+    for part in path.split("."):
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and part.lstrip("-").isdigit() and -len(node) <= int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node
 
 
 def score_turn(turn: Turn, answer: Answer, raised: str | None, seconds: float, crashed: bool = False) -> TurnResult:
@@ -322,7 +270,7 @@ def score_turn(turn: Turn, answer: Answer, raised: str | None, seconds: float, c
         checks.append(Check(name="intent", passed=answer.intent == expect.intent, detail=f"expected {expect.intent}; got {answer.intent}"))
     checks += _tool_checks(expect, answer, tally)
     checks += _figure_checks(expect.figures, answer, tally, need_tool=True)
-    checks += _text_checks(expect, visible_text(answer), tally)
+    checks += _text_checks(expect, visible_text(answer), tally, said=said_text(answer))
     for want in expect.missing:
         ok = any(_has(m.replace("_", " "), want.replace("_", " ")) for m in answer.missing)
         checks.append(Check(name="missing", passed=ok, detail=f"expected {want!r} in missing {answer.missing}"))
@@ -351,7 +299,7 @@ def _figure_checks(specs: list[FigureSpec], answer: Answer, tally: Tally, *, nee
     return checks
 
 
-def _text_checks(expect: Expect, text: str, tally: Tally) -> list[Check]:
+def _text_checks(expect: Expect, text: str, tally: Tally, said: str | None = None) -> list[Check]:
     checks = []
     for want in expect.must_contain:
         options = [want] if isinstance(want, str) else list(want)
@@ -361,18 +309,23 @@ def _text_checks(expect: Expect, text: str, tally: Tally) -> list[Check]:
         shown = options[0] if len(options) == 1 else " or ".join(repr(o) for o in options)
         checks.append(Check(name="must_contain", passed=ok, detail=f"{shown!s}: {'found' if ok else 'not in the answer'}"))
     for bad in expect.must_not_contain:
-        ok = not _has(text, bad)
+        ok = not _has(text if said is None else said, bad)
         checks.append(Check(name="must_not_contain", passed=ok, detail=f"{bad!r}: {'absent' if ok else 'present in the answer'}"))
     return checks
 
 
-def _recall_checks(specs: list[CitationSpec], found: list[tuple], tally: Tally) -> list[Check]:
+def _where(spec: CitationSpec) -> str:
+    return spec.doc + (f" § {spec.section}" if spec.section else "") + (f" “{spec.text[:40]}”" if spec.text else "")
+
+
+def _recall_checks(items: list[CitationSpec | list[CitationSpec]], found: list[tuple], tally: Tally) -> list[Check]:
     checks = []
-    for spec in specs:
-        ok = any(cites(spec, *f) for f in found)
+    for item in items:
+        options = item if isinstance(item, list) else [item]
+        ok = any(cites(spec, *f) for spec in options for f in found)
         tally.cites_expected += 1
         tally.cites_matched += int(ok)
-        where = spec.doc + (f" § {spec.section}" if spec.section else "") + (f" “{spec.text[:40]}”" if spec.text else "")
+        where = " or ".join(_where(spec) for spec in options)
         got = sorted({f"{d} § {s}" for d, s, *_ in found}) or "no citations"
         checks.append(Check(name="citation_recall", passed=ok, detail=f"expected {where}; cited {got}"))
     return checks
@@ -389,97 +342,3 @@ def score_baseline(turn: Turn, top: Hit | str) -> BaselineTurn:
     found = [(hit.doc_id, hit.section, hit.quote, hit.start, hit.end)] if hit else []
     checks += _recall_checks(expect.citations, found, tally)
     return BaselineTurn(question=turn.question, hit=hit, error=None if hit else str(top), checks=checks, tally=tally)
-
-
-# ---------------------------------------------------------------- aggregation
-
-
-class Rate(BaseModel):
-    num: int = 0
-    den: int = 0
-
-    @computed_field
-    @property
-    def value(self) -> float | None:
-        return self.num / self.den if self.den else None
-
-
-class Metrics(BaseModel):
-    cases: int = 0
-    pass_rate: Rate = Field(default_factory=Rate)
-    tool_choice: Rate = Field(default_factory=Rate)
-    figure_exact_match: Rate = Field(default_factory=Rate)
-    citation_validity: Rate = Field(default_factory=Rate)
-    citation_recall: Rate = Field(default_factory=Rate)
-    correct_refusals: Rate = Field(default_factory=Rate)
-    over_refusals: int = 0
-    latency_p50_s: float | None = None
-    latency_p95_s: float | None = None
-
-
-class BaselineMetrics(BaseModel):
-    """The checks plain retrieval can be held to, for the agent and for the baseline alike."""
-
-    figures_in_text: Rate = Field(default_factory=Rate)
-    must_contain: Rate = Field(default_factory=Rate)
-    citation_recall: Rate = Field(default_factory=Rate)
-    pass_rate: Rate = Field(default_factory=Rate)
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    """Linear-interpolated percentile (q in 0–100); None for no values."""
-    if not values:
-        return None
-    data = sorted(values)
-    pos = (len(data) - 1) * q / 100
-    low, high = math.floor(pos), math.ceil(pos)
-    return data[low] + (data[high] - data[low]) * (pos - low)
-
-
-def metrics(results: list[CaseResult]) -> Metrics:
-    m = Metrics(cases=len(results))
-    seconds = []
-    m.pass_rate = Rate(num=sum(r.passed for r in results), den=len(results))
-    for r in results:
-        for t in r.turns:
-            seconds.append(t.seconds)
-            a = t.tally
-            _add(m.tool_choice, a.tool_correct, a.tool_expected)
-            _add(m.figure_exact_match, a.figures_matched, a.figures_expected)
-            _add(m.citation_validity, a.citations_valid, a.citations_total)
-            _add(m.citation_recall, a.cites_matched, a.cites_expected)
-            _add(m.correct_refusals, a.refusal_correct, a.refusal_expected)
-            m.over_refusals += a.over_refusal
-    m.latency_p50_s, m.latency_p95_s = percentile(seconds, 50), percentile(seconds, 95)
-    return m
-
-
-def _add(rate: Rate, num: int, den: int) -> None:
-    rate.num += num
-    rate.den += den
-
-
-def by_category(results: list[CaseResult]) -> dict[str, Metrics]:
-    cats = list(dict.fromkeys(r.category for r in results))
-    return {c: metrics([r for r in results if r.category == c]) for c in cats}
-
-
-def comparison(results: list[CaseResult]) -> dict[str, BaselineMetrics]:
-    """Agent vs plain retrieval on the same text checks: figures written in the text, must-contain, recall."""
-    agent, base = BaselineMetrics(), BaselineMetrics()
-    for r in results:
-        if r.baseline is None:
-            continue
-        agent_ok, base_ok, applies = True, True, False
-        for t, b in zip(r.turns, r.baseline):
-            applies = applies or bool(b.checks)
-            agent_ok = agent_ok and t.tally.text_checks_pass()
-            base_ok = base_ok and b.tally.text_checks_pass()
-            for mine, tally in ((agent, t.tally), (base, b.tally)):
-                _add(mine.figures_in_text, tally.figures_in_text, tally.figures_expected)
-                _add(mine.must_contain, tally.contains_matched, tally.contains_expected)
-                _add(mine.citation_recall, tally.cites_matched, tally.cites_expected)
-        if applies:
-            _add(agent.pass_rate, int(agent_ok), 1)
-            _add(base.pass_rate, int(base_ok), 1)
-    return {"agent": agent, "baseline": base}

@@ -172,7 +172,7 @@ def _lexicon(ref: Reference) -> Lexicon:
 
 
 def _has(product: Product, kind: str) -> bool:
-    return {"jcode": True, "ndc": bool(product.ndcs), "dose": bool(product.doses)}.get(kind, False)
+    return {"jcode": True, "ndc": bool(product.ndcs)}.get(kind, False)
 
 
 def _judge(query: str, clues: list[Clue], ref: Reference, lex: Lexicon) -> CodeResult:
@@ -193,7 +193,15 @@ def _judge(query: str, clues: list[Clue], ref: Reference, lex: Lexicon) -> CodeR
         for c in identifying:
             if c.products:
                 candidates = [p for p in candidates if p in c.products]
-            elif c.status == "unknown" and c.kind in ("jcode", "ndc", "dose"):
+            elif c.status == "unknown" and c.kind == "dose":
+                # A dose no product has (a reduced dose, a typo) is not evidence of another drug: flag, don't exclude.
+                for p in candidates:
+                    brand = ref.product(p).brand.value
+                    doses = ", ".join(f"{d.value:g} mg/kg {d.schedule}".strip() for d in ref.product(p).doses)
+                    unchecked.append(f"'{c.text}' is not a dose the reference gives for {brand} ({doses}); confirm "
+                                     "the dose." if doses else f"'{c.text}' could not be checked: the reference "
+                                     f"gives no dose for {brand}.")
+            elif c.status == "unknown" and c.kind in ("jcode", "ndc"):
                 for p in candidates:
                     if not _has(ref.product(p), c.kind):
                         unchecked.append(f"'{c.text}' could not be checked: the reference has no "
@@ -293,7 +301,7 @@ def _message(result: CodeResult, ref: Reference, candidates: list[str], unchecke
         lines.append(f"No drug in the reference was recognised. It covers {names} by name, alias, J-code, NDC, dose "
                      "and payload.")
     elif result.verdict == "consistent":
-        lines.append(f"{_describe(result.products[0])}: every clue points to this product.")
+        lines.append(f"{_describe(result.products[0])}: the clues that identify a drug all point to this product.")
     elif result.verdict == "ambiguous":
         loose = next((c for c in result.clues if c.status == "ambiguous"), None)
         options = " or ".join(_describe(p) for p in result.products)

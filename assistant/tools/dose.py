@@ -236,18 +236,20 @@ class DoseRequest(BaseModel):
     @model_validator(mode="after")
     def _whole(self) -> DoseRequest:
         if self.weight_unit is None:
-            raise ValueError(f"{ASK_WEIGHT} {self.weight:g} has no unit: write {self.weight:g} kg or {self.weight:g} lb.")
+            w = f"{self.weight:g}"
+            raise ValueError(f"{ASK_WEIGHT} {w} has no unit: write {w} kg or {w} lb.")
         kg = self.weight_kg()
         if not HARD_MIN_KG <= kg <= HARD_MAX_KG:
             shown = f"{self.weight:g} {self.weight_unit}"
             if self.weight_unit == "lb":
                 shown += f" ({plain(kg.quantize(Decimal('0.001')))} kg)"
             raise ValueError(f"Weight {shown} is outside 20–350 kg; check the weight and its unit.")
-        course = load_dose_facts().ebc_course_cycles
+        facts = load_dose_facts()
+        course, policy = facts.ebc_course_cycles, facts.ebc_max_doses_policy
         if self.indication == "ebc" and self.cycle > int(course.value):
             raise ValueError(
                 f"Cycle {self.cycle} is beyond the {course.value}-cycle adjuvant (EBC, KATHERINE) course: "
-                f"\"{course.quote}\" ({course.doc_id}). Check the cycle number."
+                f"\"{course.quote}\" ({course.doc_id}); \"{policy.quote}\" ({policy.doc_id}). Check the cycle number."
             )
         return self
 
@@ -272,7 +274,11 @@ _FIELD_HELP = {
     "cycle": "Cycle must be a whole number, 1 or more",
     "date_of_service": "Date of service must be a date written YYYY-MM-DD",
 }
-_MISSING = {"weight": ASK_WEIGHT, "weight_unit": f"{ASK_WEIGHT} Give the unit with the weight.", "indication": ASK_INDICATION}
+_MISSING = {
+    "weight": ASK_WEIGHT,
+    "weight_unit": f"{ASK_WEIGHT} Give the unit with the weight.",
+    "indication": ASK_INDICATION,
+}
 
 
 def _readable(error: ValidationError) -> str:
@@ -355,12 +361,13 @@ def _administration(cycle: int, facts: DoseFacts) -> Administration:
     first = cycle == 1
     infusion = facts.first_infusion_minutes if first else facts.later_infusion_minutes
     observation = facts.first_observation_minutes if first else facts.later_observation_minutes
+    codes = facts.first_cycle_cpt if first else facts.later_cycle_cpt
     return Administration(
         cycle=cycle,
         infusion_minutes=infusion.figure(f"infusion time, cycle {cycle}"),
         observation_minutes=observation.figure("observation after the infusion, at least"),
         condition=None if first else "if prior infusions were well tolerated",
-        cpt=[f.figure("administration CPT code, 1 unit") for f in (facts.first_cycle_cpt if first else facts.later_cycle_cpt)],
+        cpt=[f.figure("administration CPT code, 1 unit") for f in codes],
     )
 
 
@@ -403,13 +410,17 @@ def calculate_dose(request: DoseRequest) -> DoseResult:
 
     kg = request.weight_kg()
     if not SOFT_MIN_KG <= kg <= SOFT_MAX_KG:
-        warnings.append(f"Weight {plain(kg.quantize(TENTH))} kg is outside the usual adult range 35–200 kg; confirm it.")
+        shown = plain(kg.quantize(TENTH))
+        warnings.append(f"Weight {shown} kg is outside the usual adult range 35–200 kg; confirm it.")
     mg_per_kg = _dec(request.mg_per_kg)
     label_dose = _dec(facts.label_mg_per_kg.value)
     reduced = mg_per_kg < label_dose
     if reduced:
         rule = facts.no_re_escalation
-        notes.append(f"Reduced dose: {plain(mg_per_kg)} mg/kg, below the {label_dose} mg/kg label dose. \"{rule.quote}\" ({rule.doc_id})")
+        notes.append(
+            f"Reduced dose: {plain(mg_per_kg)} mg/kg, below the {label_dose} mg/kg label dose. "
+            f"\"{rule.quote}\" ({rule.doc_id})"
+        )
 
     exact = kg * mg_per_kg
     dose = exact.quantize(TENTH, ROUND_DOWN)  # down, so the dose never exceeds mg/kg × weight
@@ -421,10 +432,11 @@ def calculate_dose(request: DoseRequest) -> DoseResult:
     if request.indication == "ebc":
         course = facts.ebc_course_cycles
         cycles = course.figure(f"the {course.value}-cycle adjuvant (EBC, KATHERINE) course")
-        notes.append(f"Cycle {request.cycle} of {course.value}; {int(course.value) - request.cycle} more after this one.")
+        left = int(course.value) - request.cycle
+        notes.append(f"Cycle {request.cycle} of {course.value}; {left} more after this one.")
     else:
         cycles = facts.mbc_cycles_per_year.figure("one year of mBC treatment (about 17 cycles a year, q3w)")
-        notes.append("mBC is treated until disease progression or unacceptable toxicity; the course figure is one year.")
+        notes.append("mBC is treated until progression or unacceptable toxicity; the course figure is one year.")
     payment, stale = medicare_payment(
         bill.lines[0].hcpcs, day, bill.units("JZ"), combo.total_mg, _dec(facts.mg_per_unit.value), cycles
     )

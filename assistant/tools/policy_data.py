@@ -148,14 +148,20 @@ def _validation(path: Path, exc: ValidationError) -> DataError:
     return DataError(f"{path}: " + "; ".join(parts))
 
 
+def policy_files() -> dict[str, tuple[Path, str, tuple[str, ...]]]:
+    """policy_id -> (file, payer, payer aliases), read from the headers of the files in POLICY_DIR."""
+    return _headers(str(POLICY_DIR))
+
+
 @lru_cache(maxsize=8)
-def policy_files(policy_dir: str = str(POLICY_DIR)) -> dict[str, tuple[Path, str, tuple[str, ...]]]:
-    """policy_id -> (file, payer, payer aliases), read from the policy files' headers."""
+def _headers(policy_dir: str) -> dict[str, tuple[Path, str, tuple[str, ...]]]:
     out = {}
     for path in sorted(Path(policy_dir).glob("*.yaml")):
         raw = _read_yaml(path)
         if not isinstance(raw, dict) or not {"policy_id", "payer"} <= set(raw):
             raise DataError(f"{path}: a policy file needs policy_id and payer")
+        if raw["policy_id"] in out:
+            raise DataError(f"{path}: policy_id {raw['policy_id']!r} is also used by {out[raw['policy_id']][0]}")
         out[raw["policy_id"]] = (path, raw["payer"], tuple(raw.get("payer_aliases") or ()))
     return out
 

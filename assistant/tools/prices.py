@@ -346,7 +346,7 @@ def medicare_payment(
     found = price_on(hcpcs, day)
     row = found.row
     if row.mg_per_unit() != mg_per_unit:
-        raise DataError(f"{hcpcs} price on file is per {row.dosage}, but {hcpcs} is billed at {mg_per_unit} mg per unit")
+        raise DataError(f"{hcpcs} price on file is per {row.dosage}, but {hcpcs} is billed {mg_per_unit} mg per unit")
     where = f"CMS ASP file {row.source_file}, row {row.source_row}" if row.source_file else "billing guide"
     price = row.payment_limit
     admin = (price * administered_units).quantize(CENT, ROUND_HALF_UP)
@@ -376,7 +376,9 @@ def medicare_payment(
             f"{administered_units} units × ${price}/unit = {_usd(admin)}",
         ),
         per_cycle=money(
-            "payment per cycle, all billed units (JZ + JW)", cycle, f"{billed_units} units × ${price}/unit = {_usd(cycle)}"
+            "payment per cycle, all billed units (JZ + JW)",
+            cycle,
+            f"{billed_units} units × ${price}/unit = {_usd(cycle)}",
         ),
         course_cycles=course_cycles,
         course=money(
@@ -440,7 +442,7 @@ def billing(dose_mg: Decimal, vial_mg: int, facts: DoseFacts) -> Billing:
                     f"{hcpcs} units discarded (JW)",
                     value=discarded,
                     unit="units",
-                    formula=f"{vial_mg} mg in the vials opened − {administered} units administered = {discarded} units",
+                    formula=f"{vial_mg} mg in the vials opened − {administered} units administered = {discarded}",
                 ),
             )
         )
