@@ -197,6 +197,7 @@ class PatientCase(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    note: str | None = Field(default=None, description="Free text about the case; the checker does not read it.")
     payer: str | None = Field(default=None, description="Which payer (centene or oscar)?")
     line_of_business: LineOfBusiness | None = Field(
         default=None, description="Which line of business: commercial, medicaid, him (marketplace) or ichra?")
