@@ -99,7 +99,8 @@ def test_a_new_payer_is_a_new_file(tmp_path, monkeypatch):
         shutil.copy(path, tmp_path)
     acme = (tmp_path / "centene-cp-phar-229.yaml").read_text(encoding="utf-8")
     acme = acme.replace("policy_id: centene-cp-phar-229", "policy_id: acme-kadcyla").replace(
-        "payer: centene\npayer_aliases: [Centene Corporation, Centene Corp]", "payer: acme\npayer_aliases: [ACME Health]")
+        "payer: centene\npayer_aliases: [Centene Corporation, Centene Corp]",
+        "payer: acme\npayer_aliases: [ACME Health]")
     (tmp_path / "acme-kadcyla.yaml").write_text(acme, encoding="utf-8")
     monkeypatch.setattr(policy_data, "POLICY_DIR", tmp_path)
     result = check_policy(dict(payer="ACME Health", line_of_business="medicaid", request_type="initial", age=50,

@@ -16,6 +16,7 @@ from assistant.models import Answer
 REFUSALS = {"out_of_scope", "error"}
 # A number as people write it: 10971.48, 10,971.48, $10,971.48; not the digits inside J9354 or 50242-088-01's parts.
 _NUMBER = re.compile(r"(?<![^\W\d_])(?<![\d.,])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)")
+_NOT_FIGURES = {"start", "end", "score", "marker"}  # passage offsets and ranks, not numbers shown to anyone
 _UNIT_ALIASES = {
     "usd": {"$", "usd", "dollar", "dollars", "us$"},
     "unit": {"unit", "units", "billing unit", "billing units", "hcpcs unit", "hcpcs units"},
@@ -41,7 +42,8 @@ def tool_numbers(node: Any, unit: str | None = None) -> Iterator[tuple[float, st
     if isinstance(node, dict):
         own_unit = node.get("unit") if isinstance(node.get("unit"), str) else unit
         for key, value in node.items():
-            yield from tool_numbers(value, own_unit if key == "value" else unit)
+            if key not in _NOT_FIGURES:
+                yield from tool_numbers(value, own_unit if key == "value" else unit)
     elif isinstance(node, list):
         for item in node:
             yield from tool_numbers(item, unit)
@@ -283,7 +285,8 @@ def score_turn(turn: Turn, answer: Answer, raised: str | None, seconds: float, c
         tally.citations_valid += int(problem is None)
         if problem:
             checks.append(Check(name="citation_valid", passed=False, detail=f"[{c.marker}] {problem}"))
-    found = [(c.doc_id, c.section, c.quote, c.start, c.end) for c in answer.citations]
+    valid = [c for c in answer.citations if citation_valid(c.doc_id, c.quote, c.start, c.end) is None]
+    found = [(c.doc_id, c.section, c.quote, c.start, c.end) for c in valid]  # an invalid quote cites nothing
     checks += _recall_checks(expect.citations, found, tally)
     return TurnResult(question=turn.question, answer=answer.model_dump(mode="json"), raised=raised, seconds=seconds, checks=checks, tally=tally)
 

@@ -9,9 +9,9 @@ from typing import Any
 from assistant.errors import InputError
 from assistant.models import Figure
 from assistant.settings import get_settings
-from assistant.tools.her2 import classify_her2
-from assistant.tools.policy_case import PatientCase, _key, parse_case
-from assistant.tools.policy_data import Criterion, Policy, Section, load_policy, policy_files
+from assistant.tools.her2 import Her2Status, classify_her2
+from assistant.tools.policy_case import PatientCase, parse_case, spelling_key
+from assistant.tools.policy_data import Criterion, Policy, Section, load_policy, payer_aliases, policy_files
 from assistant.tools.policy_result import (
     ApprovalDuration,
     ChecklistEntry,
@@ -31,10 +31,8 @@ _SECTION_VERDICT = {"met": "meets_criteria", "not_met": "does_not_meet", "unknow
 
 def payer_policy_id(payer: str) -> str:
     """The policy id for a payer ('Centene' -> 'centene-cp-phar-229'); InputError lists supported payers."""
-    from assistant.tools.policy_data import payer_aliases
-
     table = payer_aliases()
-    found = table.get(_key(payer or ""))
+    found = table.get(spelling_key(payer or ""))
     if found is None:
         raise InputError(f"unsupported payer {payer!r}; supported payers: {', '.join(sorted(set(table.values())))}")
     return next(pid for pid, (_, p, _) in policy_files().items() if p == found)
@@ -49,8 +47,8 @@ def _applies(conditions: dict[str, list[str]], case: PatientCase) -> bool:
 
 
 def _evaluate(c: Criterion, ctx: Context, parent: str | None, out: list[CriterionResult]) -> Outcome:
+    """Evaluate a criterion and its sub-criteria; append their rows to out, parent first."""
     slot = len(out)
-    out.append(None)  # type: ignore[arg-type]  # keeps parents before their children
     cond = evaluate(c.applies_if, ctx) if c.applies_if else None
     if cond is not None and cond.verdict == "not_met":
         result = Outcome("met", f"Does not apply: {cond.reason}")
@@ -67,9 +65,10 @@ def _evaluate(c: Criterion, ctx: Context, parent: str | None, out: list[Criterio
     src = c.source
     figures = [Figure(value=v, unit=u, label=("case: " if from_case else "policy: ") + label,
                       source=None if from_case else src) for v, u, label, from_case in result.figures]
-    out[slot] = CriterionResult(id=c.id, label=c.label, verdict=result.verdict, reason=result.reason, quote=c.quote,
-                                doc_id=src.doc_id, section=src.section, start=src.start, end=src.end,
-                                parent=parent, figures=figures)
+    row = CriterionResult(id=c.id, label=c.label, verdict=result.verdict, reason=result.reason, quote=c.quote,
+                          doc_id=src.doc_id, section=src.section, start=src.start, end=src.end, parent=parent,
+                          figures=figures)
+    out.insert(slot, row)
     return result
 
 
@@ -84,7 +83,8 @@ def _summary(kind: str, verdict: str, kids: list[tuple[str, Outcome]]) -> str:
     return f"Not settled: {ids('unknown')} unknown" + (f"; {ids('not_met')} not met." if ids("not_met") else ".")
 
 
-def _referrals(section: Section, results: dict[str, CriterionResult], case: PatientCase, verdict: str) -> list[Referral]:
+def _referrals(section: Section, results: dict[str, CriterionResult], case: PatientCase,
+               verdict: str) -> list[Referral]:
     out = []
     for top in section.criteria:
         for c in top.walk():
@@ -95,13 +95,20 @@ def _referrals(section: Section, results: dict[str, CriterionResult], case: Pati
             if not certain and not (seen == "unknown" and verdict == "incomplete"):
                 continue
             lob = case.line_of_business
-            for line, code in c.referral.policies.items():
-                if (line == "all" or lob is None or line == lob) and (code, line) not in {
-                    (r.policy, r.line_of_business) for r in out
-                }:
-                    out.append(Referral(policy=code, kind=c.referral.kind, line_of_business=line, criterion=c.id,
-                                        certain=certain, source=c.source))
-    return out
+            out += [Referral(policy=code, kind=c.referral.kind, line_of_business=line, criterion=c.id,
+                             certain=certain, source=c.source)
+                    for line, code in c.referral.policies.items() if line == "all" or lob in (None, line)]
+    return _distinct(out)
+
+
+def _distinct(referrals: list[Referral]) -> list[Referral]:
+    """One referral per (policy, line of business), the certain one when there is one."""
+    out: dict[tuple[str, str], Referral] = {}
+    for r in referrals:
+        key = (r.policy, r.line_of_business)
+        if key not in out or (r.certain and not out[key].certain):
+            out[key] = r
+    return list(out.values())
 
 
 def _section(section: Section, ctx: Context) -> tuple[SectionResult, Outcome]:
@@ -131,7 +138,10 @@ def _add_months(day: dt.date, months: int) -> dt.date:
 
 def _today() -> dt.date:
     override = get_settings().today
-    return dt.date.fromisoformat(override) if override else dt.date.today()
+    try:
+        return dt.date.fromisoformat(override) if override else dt.date.today()
+    except ValueError:
+        raise InputError(f"ASSISTANT_TODAY must be a date YYYY-MM-DD, not {override!r}") from None
 
 
 def _durations(section: Section, result: SectionResult, case: PatientCase) -> list[ApprovalDuration]:
@@ -150,7 +160,8 @@ def _durations(section: Section, result: SectionResult, case: PatientCase) -> li
         until = None
         if d.or_renewal_date and case.renewal_date:
             until = max(_add_months(_today(), d.months), case.renewal_date)
-        out.append(ApprovalDuration(months=d.months, label=d.label, up_to=d.up_to, lines_of_business=d.lines_of_business,
+        out.append(ApprovalDuration(months=d.months, label=d.label, up_to=d.up_to,
+                                    lines_of_business=d.lines_of_business,
                                     or_renewal_date=d.or_renewal_date, until=until, section=section.id,
                                     source=d.source))
     return out
@@ -221,34 +232,22 @@ def check_policy(case: PatientCase | dict[str, Any], policy_id: str | None = Non
     paths = [r.verdict if s.kind == "approval" else "does_not_meet" for s, r, _ in results]
     overall = paths[0] if len(set(paths)) == 1 else "incomplete"
 
-    selectors = list(dict.fromkeys(f for s in candidates for f in s.applies_when if getattr(case, f) is None))
-    missing = [MissingItem(field=f, question=PatientCase.question(f), sections=[s.id for s in candidates])
-               for f in selectors]
+    missing = _missing(candidates, results, case) if overall == "incomplete" else []
     durations, questions = [], []
-    if overall == "incomplete":
-        for s, r, outcome in results:
-            if s.kind == "approval" and r.verdict == "incomplete":
-                for f in outcome.missing:
-                    item = next((m for m in missing if m.field == f), None)
-                    if item is None:
-                        missing.append(item := MissingItem(field=f, question=PatientCase.question(f), sections=[]))
-                    if s.id not in item.sections:
-                        item.sections.append(s.id)
     if overall != "does_not_meet":
         durations = [d for s, r, _ in results if s.kind == "approval" and r.verdict != "does_not_meet"
                      for d in _durations(s, r, case)]
-    referral = [ref for _, r, _ in results for ref in r.referral]
-    referral = list({(ref.policy, ref.line_of_business): ref for ref in referral}.values())
+    referral = _distinct([ref for _, r, _ in results for ref in r.referral])
     if case.line_of_business is None and (len({d.months for d in durations}) > 1 or
                                           any(ref.line_of_business != "all" for ref in referral)):
         questions.append(PatientCase.question("line_of_business") + " The approval duration or referral policy "
                          "depends on it; all lines are listed.")
-    if any(d.or_renewal_date for d in durations) and case.renewal_date is None:
-        questions.append("What is the member's renewal date? Commercial approval runs 6 months or to the "
-                         "renewal date, whichever is longer.")
+    for d in durations:
+        if d.or_renewal_date and case.renewal_date is None:
+            questions.append(f"What is the member's renewal date? Approval runs {d.months} months or to the "
+                             "renewal date, whichever is longer.")
     if any(not ref.certain for ref in referral):
-        questions += [PatientCase.question(f) for s, r, o in results if s.kind == "referral" for f in o.missing
-                      if PatientCase.question(f) not in questions]
+        questions += [PatientCase.question(f) for s, _, o in results if s.kind == "referral" for f in o.missing]
     questions = list(dict.fromkeys(questions))
     return PolicyResult(
         payer=policy.payer, policy_id=policy.policy_id, policy_version=policy.version, policy_title=policy.title,
@@ -257,6 +256,20 @@ def check_policy(case: PatientCase | dict[str, Any], policy_id: str | None = Non
         missing=missing, questions=questions, checklist=_checklist(policy, case), her2=her2,
         submission=_submission(policy), warnings=_warnings(policy, case, her2), case=case,
     )
+
+
+def _missing(candidates: list[Section], results: list, case: PatientCase) -> list[MissingItem]:
+    """Unknown fields that pick the section come first, then what each open approval section waits on."""
+    missing: dict[str, MissingItem] = {}
+    for f in (f for s in candidates for f in s.applies_when if getattr(case, f) is None):
+        missing[f] = MissingItem(field=f, question=PatientCase.question(f), sections=[s.id for s in candidates])
+    for s, r, outcome in results:
+        if s.kind == "approval" and r.verdict == "incomplete":
+            for f in outcome.missing:
+                item = missing.setdefault(f, MissingItem(field=f, question=PatientCase.question(f), sections=[]))
+                if s.id not in item.sections:
+                    item.sections.append(s.id)
+    return list(missing.values())
 
 
 def _overall_reason(overall: str, results: list) -> str:
@@ -281,7 +294,7 @@ def _submission(policy: Policy) -> Submission | None:
     return Submission(review_entity=policy.submission.review_entity, contacts=contacts)
 
 
-def _warnings(policy: Policy, case: PatientCase, her2) -> list[str]:
+def _warnings(policy: Policy, case: PatientCase, her2: Her2Status) -> list[str]:
     out = []
     if case.requested_product in (None, "kadcyla") and her2.category in ("low", "negative"):
         out.append(f"HER2 {her2.category}: not eligible for Kadcyla. {her2.reason}")

@@ -24,7 +24,7 @@ TrialOutcome = Literal["failure", "intolerance", "contraindication"]
 _UNKNOWN = {"", "unknown", "unk", "?", "n/a", "na", "not known", "not stated", "null", "none given"}
 
 
-def _key(text: Any) -> str:
+def spelling_key(text: Any) -> str:
     """Lower case, separators to single spaces: 'HER2-positive_mBC ' -> 'her2 positive mbc'."""
     return re.sub(r"[\s_\-/,.()]+", " ", str(text).lower()).strip()
 
@@ -33,7 +33,7 @@ def _aliases(table: dict[str, list[str]]) -> dict[str, str]:
     out = {}
     for canonical, names in table.items():
         for name in [canonical, *names]:
-            out[_key(name)] = canonical
+            out[spelling_key(name)] = canonical
     return out
 
 
@@ -126,19 +126,19 @@ BOOL_WORDS: dict[str, tuple[str, str]] = {
 }  # fmt: skip
 
 
-def _pick(value: Any, table: dict[str, str], field: str, allowed: list[str]) -> str:
-    if isinstance(value, bool):
-        raise ValueError(f"expected one of {', '.join(allowed)}")
-    found = table.get(_key(value))
+def _pick(value: Any, table: dict[str, str], hint: str = "") -> str:
+    """The canonical value for a friendly spelling; ValueError lists the allowed values."""
+    found = None if isinstance(value, bool) else table.get(spelling_key(value))
     if found is None:
-        raise ValueError(f"{value!r} is not recognised; use one of {', '.join(allowed)}")
+        allowed = ", ".join(dict.fromkeys(table.values()))
+        raise ValueError(f"{value!r} is not recognised; use one of {allowed}{hint}")
     return found
 
 
 def normalise_drug(name: Any) -> str:
     """Canonical drug name ('Herceptin' -> 'trastuzumab'); unknown names are kept, lower-cased."""
     text = str(name).strip()
-    return _DRUGS.get(_key(text), text.lower())
+    return _DRUGS.get(spelling_key(text), text.lower())
 
 
 def normalise_product(name: Any) -> Any:
@@ -151,14 +151,14 @@ def normalise_product(name: Any) -> Any:
 
 def normalise_ihc(value: Any) -> str | None:
     """'3', 3, 'IHC 3+' -> '3+'; None and 'unknown' -> None; anything else raises ValueError."""
-    if value is None or (isinstance(value, str) and _key(value) in _UNKNOWN):
+    if value is None or (isinstance(value, str) and spelling_key(value) in _UNKNOWN):
         return None
-    return _pick(value, _IHC, "her2_ihc", ["0", "1+", "2+", "3+"])
+    return _pick(value, _IHC)
 
 
 def normalise_ish(value: Any) -> str | None:
     """'pos', 'amplified' -> 'positive'; 'not done' -> 'not_done'; None and 'unknown' -> None."""
-    if value is None or (isinstance(value, str) and _key(value) in _UNKNOWN):
+    if value is None or (isinstance(value, str) and spelling_key(value) in _UNKNOWN):
         return None
     key = re.sub(r"\s+", " ", str(value).lower().replace("_", " ")).strip()
     if key not in _ISH:
@@ -170,7 +170,7 @@ class PreferredTrial(BaseModel):
     """A product the member tried before, and how it ended."""
 
     model_config = ConfigDict(extra="forbid")
-    product: Product = Field(description="The product tried: enhertu, kadcyla, perjeta, phesgo (or margenza, trastuzumab).")
+    product: Product = Field(description="The product tried: enhertu, kadcyla, perjeta or phesgo.")
     outcome: TrialOutcome = Field(description="failure (incl. inadequate response), intolerance, or contraindication.")
 
     @model_validator(mode="before")
@@ -189,7 +189,7 @@ class PreferredTrial(BaseModel):
     @field_validator("outcome", mode="before")
     @classmethod
     def _outcome(cls, value: Any) -> Any:
-        return _pick(value, _OUTCOME, "outcome", ["failure", "intolerance", "contraindication"])
+        return _pick(value, _OUTCOME)
 
 
 class PatientCase(BaseModel):
@@ -238,7 +238,8 @@ class PatientCase(BaseModel):
     recent_label_change: bool | None = Field(
         default=None, description="Was the requested use added to the FDA label in the last 6 months (not yet in "
         "the policy)?")
-    on_formulary: bool | None = Field(default=None, description="Is the drug on the plan's formulary (PDL for Medicaid)?")
+    on_formulary: bool | None = Field(
+        default=None, description="Is the drug on the plan's formulary (PDL for Medicaid)?")
     requested_product: Product | None = Field(
         default=None, description="Product requested: kadcyla, enhertu, perjeta, phesgo, margenza or trastuzumab?")
     preferred_trials: list[PreferredTrial] | None = Field(
@@ -265,7 +266,7 @@ class PatientCase(BaseModel):
     def _unknown_is_none(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        return {k: (None if isinstance(v, str) and _key(v) in _UNKNOWN else v) for k, v in data.items()}
+        return {k: (None if isinstance(v, str) and spelling_key(v) in _UNKNOWN else v) for k, v in data.items()}
 
     @field_validator("payer", mode="before")
     @classmethod
@@ -275,7 +276,7 @@ class PatientCase(BaseModel):
         from assistant.tools.policy_data import payer_aliases  # the payers come from the policy files
 
         table = payer_aliases()
-        found = table.get(_key(value))
+        found = table.get(spelling_key(value))
         if found is None:
             raise ValueError(f"{value!r} is not a supported payer; supported: {', '.join(sorted(set(table.values())))}")
         return found
@@ -283,18 +284,17 @@ class PatientCase(BaseModel):
     @field_validator("line_of_business", mode="before")
     @classmethod
     def _lob(cls, value: Any) -> Any:
-        return None if value is None else _pick(value, _LOB, "line_of_business", ["commercial", "medicaid", "him", "ichra"])
+        return None if value is None else _pick(value, _LOB)
 
     @field_validator("request_type", mode="before")
     @classmethod
     def _request(cls, value: Any) -> Any:
-        return None if value is None else _pick(value, _REQUEST, "request_type", ["initial", "continuation"])
+        return None if value is None else _pick(value, _REQUEST)
 
     @field_validator("diagnosis", mode="before")
     @classmethod
     def _diagnosis(cls, value: Any) -> Any:
-        allowed = ["mbc", "ebc_residual", "nsclc", "salivary", "brain_mets", "other"]
-        return None if value is None else _pick(value, _DIAGNOSIS, "diagnosis", allowed)
+        return None if value is None else _pick(value, _DIAGNOSIS)
 
     @field_validator("her2_ihc", mode="before")
     @classmethod
@@ -318,7 +318,7 @@ class PatientCase(BaseModel):
             return value
         words = {"first": 1, "1st": 1, "1l": 1, "first line": 1, "second": 2, "2nd": 2, "2l": 2, "second line": 2,
                  "third": 3, "3rd": 3, "3l": 3, "third line": 3, "subsequent": 2, "later line": 2}
-        return words.get(_key(value), value)
+        return words.get(spelling_key(value), value)
 
     @field_validator("combined_with", "prior_therapies", mode="before")
     @classmethod
@@ -335,7 +335,7 @@ class PatientCase(BaseModel):
         if isinstance(value, str):
             value = [value]
         if isinstance(value, list):
-            return [_key(v).replace(" ", "_") if isinstance(v, str) else v for v in value]
+            return [spelling_key(v).replace(" ", "_") if isinstance(v, str) else v for v in value]
         return value
 
     @model_validator(mode="before")
@@ -345,7 +345,7 @@ class PatientCase(BaseModel):
         if not isinstance(data, dict) or not isinstance(data.get("regimen"), str):
             return data
         match = _WITH.match(data["regimen"].strip())
-        if not match or _key(data["regimen"]) in _REGIMEN:
+        if not match or spelling_key(data["regimen"]) in _REGIMEN:
             return data
         drugs = [normalise_drug(d) for d in re.split(r"\s*(?:,|\+|\band\b)\s*", match.group(1)) if d.strip()]
         data = dict(data)
@@ -356,8 +356,7 @@ class PatientCase(BaseModel):
     @field_validator("regimen", mode="before")
     @classmethod
     def _regimen(cls, value: Any) -> Any:
-        allowed = ["single_agent", "with_neratinib", "combination", "'with <drug>'"]
-        return None if value is None else _pick(value, _REGIMEN, "regimen", allowed)
+        return None if value is None else _pick(value, _REGIMEN, hint=", or 'with <drug>'")
 
     @model_validator(mode="after")
     def _consistent(self) -> PatientCase:
@@ -414,7 +413,8 @@ def load_case(path: str | Path) -> PatientCase:
         else:
             data = yaml.safe_load(text)
     except json.JSONDecodeError as exc:
-        raise InputError(f"case file {path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        where = f"line {exc.lineno} column {exc.colno}"
+        raise InputError(f"case file {path} is not valid JSON: {exc.msg} at {where}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from assistant.corpus import Corpus, get_corpus
 from assistant.errors import DataError, InputError
 from assistant.models import SourceQuote
-from assistant.tools.policy_case import LineOfBusiness, PatientCase, parse_case
+from assistant.tools.policy_case import LineOfBusiness, PatientCase, parse_case, spelling_key
 from assistant.tools.policy_rules import check_expr
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -168,12 +168,10 @@ def _headers(policy_dir: str) -> dict[str, tuple[Path, str, tuple[str, ...]]]:
 
 def payer_aliases() -> dict[str, str]:
     """Every accepted spelling of a payer (normalised) -> payer id."""
-    from assistant.tools.policy_case import _key
-
     table = {}
     for _, payer, aliases in policy_files().values():
         for name in (payer, *aliases):
-            table[_key(name)] = payer
+            table[spelling_key(name)] = payer
     return table
 
 

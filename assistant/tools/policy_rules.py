@@ -172,7 +172,8 @@ def at_least(ctx: Context, field: str, minimum: int, unit: str) -> Outcome:
     value = getattr(ctx.case, field)
     if value is None:
         return _unknown(field, PatientCase.question(field).rstrip("?").lower())
-    figures = [(value, unit, field.replace("_", " "), True), (minimum, unit, f"minimum {field.replace('_', ' ')}", False)]
+    what = field.replace("_", " ")
+    figures = [(value, unit, what, True), (minimum, unit, f"minimum {what}", False)]
     if value >= minimum:
         return Outcome("met", f"{value} {unit} is at least {minimum} {unit}.", figures=figures)
     return Outcome("not_met", f"{value} {unit} is fewer than {minimum} {unit}.", figures=figures)

@@ -1,0 +1,249 @@
+"""Kadcyla (J9354) assistant: the Streamlit page. UI only: it renders Answer objects from
+assistant.agent.ask; the tools decide every figure and verdict (assistant/ui_render.py formats them).
+
+Nothing from the user or the documents is rendered as HTML or live markdown: it is escaped first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pandas as pd
+import streamlit as st
+
+from assistant import ui_render as ui
+from assistant.agent import ask
+from assistant.models import Answer
+from assistant.plain_text import file_name, narrative
+from assistant.session import Session
+
+st.set_page_config(page_title="Kadcyla assistant (J9354)", page_icon="💊", layout="wide")
+
+
+@st.cache_resource(show_spinner="Loading the document index and the language model (once per server)…")
+def warm_up() -> str:
+    """Load the retriever, the intent model and the reference data once per server process."""
+    from assistant.planner import intent_model
+    from assistant.retrieval import get_retriever
+    from assistant.settings import configure_offline
+    from assistant.tools.dose import load_dose_facts
+
+    configure_offline()
+    get_retriever().search("Kadcyla dose", k=1)
+    intent_model().similarity("Kadcyla dose")
+    load_dose_facts()
+    return "ready"
+
+
+# -- patient facts panel: widget key -> (fact, label, options or None) ----------------------------
+CHOICES: dict[str, dict[str, str]] = {
+    "weight_unit": {"kg": "kg", "lb": "lb"},
+    "indication": {"mbc": "Metastatic breast cancer (mBC)", "ebc": "Early breast cancer, adjuvant (EBC, KATHERINE)"},
+    "diagnosis": {"metastatic_breast": "HER2+ metastatic breast cancer", "early_residual": "Early BC, residual disease after neoadjuvant",
+                  "nsclc": "NSCLC", "salivary_gland": "Recurrent salivary gland tumor", "brain_metastases": "Brain metastases from BC"},
+    "payer": {"centene": "Centene (CP.PHAR.229)", "oscar": "Oscar (CG101)"},
+    "line_of_business": {"medicaid": "Medicaid", "him": "Marketplace (HIM)", "ichra": "ICHRA", "commercial": "Commercial"},
+    "her2_ihc": {"0": "IHC 0", "1+": "IHC 1+", "2+": "IHC 2+", "3+": "IHC 3+"},
+    "her2_ish": {"positive": "ISH positive", "negative": "ISH negative", "pending": "ISH pending", "not_done": "ISH not done"},
+}
+THERAPIES = ["trastuzumab", "taxane", "pertuzumab", "enhertu"]
+PANEL_FACTS = ("weight", "weight_unit", "indication", "diagnosis", "cycle", "payer", "line_of_business", "her2_ihc",
+               "her2_ish", "prior_therapies", "date_of_service", "age")
+
+
+def _state() -> Session:
+    if "session" not in st.session_state:
+        st.session_state.session = Session(id=uuid.uuid4().hex)
+        st.session_state.history = []
+    return st.session_state.session
+
+
+def _to_widget(name: str, value):
+    if value is None:
+        return [] if name == "prior_therapies" else None
+    if name == "date_of_service":
+        try:
+            return dt.date.fromisoformat(str(value))
+        except ValueError:
+            return None
+    if name in ("cycle", "age"):
+        return int(value)
+    if name == "weight":
+        return float(value)
+    return value
+
+
+def _write_fact(name: str) -> None:
+    """Widget callback: a corrected fact goes back into the Session, for the next question."""
+    facts = st.session_state.session.facts
+    value = st.session_state[f"fact_{name}"]
+    if value is None or value == []:
+        facts.pop(name, None)
+    elif name == "date_of_service":
+        facts[name] = value.isoformat()
+    elif name in ("cycle", "age"):
+        facts[name] = int(value)
+    elif name == "weight":
+        facts[name] = float(value)
+    else:
+        facts[name] = list(value) if name == "prior_therapies" else value
+
+
+def _select(name: str, label: str) -> None:
+    options = dict(CHOICES[name])
+    current = st.session_state.get(f"fact_{name}")
+    if current is not None and current not in options:  # a value the chat understood that the list lacks
+        options[current] = str(current)
+    st.selectbox(label, list(options), format_func=lambda k: options.get(k, str(k)), index=None,
+                 placeholder="not given", key=f"fact_{name}", on_change=_write_fact, args=(name,))
+
+
+def facts_panel(session: Session) -> None:
+    """The side panel: facts from the chat, editable; edits are used by the next question."""
+    for name in PANEL_FACTS:  # show what the chat understood (widgets are created after this)
+        st.session_state[f"fact_{name}"] = _to_widget(name, session.facts.get(name))
+    st.header("Patient facts")
+    st.caption("Filled from the chat. Correct a value here and the next question uses it. Leave blank if unknown.")
+    cb = {"on_change": _write_fact}
+    col1, col2 = st.columns([3, 2])
+    # no bounds here: a value outside them would break the widget; the dose tool checks the range
+    col1.number_input("Weight", step=0.1, value=None, format="%.1f",
+                      key="fact_weight", args=("weight",), **cb)
+    with col2:
+        _select("weight_unit", "Unit")
+    _select("indication", "Indication")
+    _select("diagnosis", "Diagnosis (for the policy check)")
+    st.number_input("Cycle", step=1, value=None, key="fact_cycle", args=("cycle",), **cb)
+    _select("payer", "Payer")
+    _select("line_of_business", "Line of business")
+    col1, col2 = st.columns(2)
+    with col1:
+        _select("her2_ihc", "HER2 IHC")
+    with col2:
+        _select("her2_ish", "HER2 ISH")
+    extra = [t for t in st.session_state.fact_prior_therapies if t not in THERAPIES]
+    st.multiselect("Prior therapy", THERAPIES + extra, key="fact_prior_therapies", args=("prior_therapies",), **cb)
+    st.date_input("Date of service", value=None, key="fact_date_of_service", args=("date_of_service",), **cb)
+    st.number_input("Age (years)", step=1, value=None, key="fact_age", args=("age",), **cb)
+    others = {k: v for k, v in session.facts.items() if k not in PANEL_FACTS}
+    if others:
+        with st.expander("Other facts from the chat"):
+            st.markdown("\n".join(f"- {ui.escape_md(k)}: {ui.escape_md(v)}" for k, v in others.items()))
+    st.button("New conversation", help="Forget the facts and the messages of this browser session", on_click=_reset)
+
+
+def _reset() -> None:
+    st.session_state.pop("session", None)
+    st.session_state.pop("history", None)
+
+
+# -- one answer ---------------------------------------------------------------------------------
+def _table(rows: list[dict]) -> None:
+    if rows:
+        st.table(pd.DataFrame(ui.escape_cells(rows)), hide_index=True)
+
+
+def render_structured(kind: str, view) -> None:
+    if kind == "dose":
+        st.markdown("**Dose, vials, waste and billing**")
+        _table(view)
+    elif kind == "policy":
+        st.markdown(f"**{ui.escape_md(view['title'])}** — overall: {ui.escape_md(view['mark'])}")
+        st.caption(ui.escape_md(view["reason"]))
+        for section in view["sections"]:
+            st.markdown(f"**{ui.escape_md(section['heading'])}** — {ui.escape_md(section['mark'])}")
+            _table(section["rows"])
+        if view["durations"]:
+            st.markdown("**Approval duration**")
+            _table(view["durations"])
+        if view["questions"]:
+            st.markdown("**To settle the verdict, obtain:**\n" + "\n".join(f"- {ui.escape_md(q)}" for q in view["questions"]))
+        if view["checklist"]:
+            with st.expander("Documentation checklist"):
+                _table(view["checklist"])
+    elif kind == "code":
+        with st.container(border=True):
+            st.markdown(f"**Product / code check** — {ui.escape_md(view['mark'])}")
+            st.markdown(ui.escape_md(view["message"]))
+            _table(view["clues"])
+            for text in view["warnings"]:
+                st.warning(ui.escape_md(text))
+
+
+def render_citations(answer: Answer) -> None:
+    if not answer.citations:
+        return
+    st.markdown("**Sources**")
+    for c in answer.citations:
+        with st.expander(ui.escape_md(ui.citation_label(c))):
+            st.markdown(ui.quote_markdown(c.quote))
+            st.markdown("\n".join(f"- {k}: {ui.escape_md(v)}" for k, v in ui.citation_meta(c)))
+
+
+def render_computation(answer: Answer) -> None:
+    calls = [ui.computation(call.model_dump()) for call in answer.tool_calls]
+    if not calls:
+        return
+    with st.expander("How this was computed"):
+        for view in calls:
+            st.markdown(f"**Tool:** {ui.escape_md(view['tool'])} — inputs:")
+            st.json(view["inputs"], expanded=True)
+            if view["steps"]:
+                _table(view["steps"])
+            for note in view["notes"]:
+                st.caption(ui.escape_md(note))
+
+
+def render_answer(answer: Answer, index: int) -> None:
+    """One assistant message: the answer, warnings, tables or cards, sources, computation, narrative."""
+    body = ui.answer_markdown(answer.answer)
+    if answer.status == "error":
+        st.error(body)
+    elif answer.status in ("needs_info", "out_of_scope"):
+        st.info(f"**{ui.STATUS_LABEL[answer.status]}.** " + body)
+    else:
+        st.markdown(body)
+    if answer.missing:
+        st.warning("Missing information: " + ui.escape_md("; ".join(answer.missing)))
+    for text in answer.warnings:
+        st.warning(ui.escape_md(text))
+    for note in answer.guard_notes:
+        st.warning("Grounding check: " + ui.escape_md(note))
+    for kind, view in ui.structured(answer):
+        render_structured(kind, view)
+    render_citations(answer)
+    render_computation(answer)
+    with st.expander("Copy for PA narrative"):
+        text = narrative(answer)
+        st.code(text, language=None, wrap_lines=True)
+        st.download_button("Download as text", text, file_name=file_name(answer), mime="text/plain",
+                           key=f"download_{index}", on_click="ignore")
+
+
+# -- the page -----------------------------------------------------------------------------------
+st.title("Kadcyla assistant")
+st.caption("ado-trastuzumab emtansine · HCPCS J9354 · dose, billing, coverage criteria and look-alike codes")
+st.info(ui.BANNER, icon="ℹ️")
+try:
+    warm_up()
+except Exception as exc:  # noqa: BLE001 - the dose and policy tools still work without the index
+    st.warning(f"Search is unavailable ({ui.escape_md(type(exc).__name__)}): build the index with `assistant index`.")
+
+session = _state()
+prompt = st.chat_input("Ask about a Kadcyla dose, coverage criteria or a code, e.g. 70 kg, metastatic: dose, vials, waste?")
+for i, turn in enumerate(st.session_state.history):
+    with st.chat_message("user"):
+        st.markdown(ui.escape_md(turn.question))
+    with st.chat_message("assistant"):
+        render_answer(turn, i)
+if prompt:
+    with st.chat_message("user"):
+        st.markdown(ui.escape_md(prompt))
+    with st.chat_message("assistant"):
+        with st.spinner("Working…"):
+            answer = ask(prompt, session)
+        st.session_state.history.append(answer)
+        render_answer(answer, len(st.session_state.history) - 1)
+with st.sidebar:
+    facts_panel(session)

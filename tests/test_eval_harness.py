@@ -1,0 +1,357 @@
+"""The eval harness, driven by a scripted fake ask(): checks fail when they should, gates set the exit code."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+import types
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from assistant.cli_eval import register
+from assistant.corpus import get_corpus
+from assistant.evals import EvalConfigError, load_cases, load_suite, render_html, run_suite
+from assistant.evals.harness import Hit, load_case_file
+from assistant.evals.metrics import numbers_in_text
+from assistant.models import Answer, Citation, ToolCall
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKED = "Waste: 260 - 252 = 8 mg"  # a line of the billing guide's 70 kg example
+
+
+def dose_output(dose=252.0, jw=8, per_cycle=10971.48) -> dict:
+    """The shape of a calculate_dose result, trimmed to the figures the cases check."""
+    return {
+        "request": {"weight": 70.0, "weight_unit": "kg", "indication": "mbc", "mg_per_kg": 3.6, "cycle": 1},
+        "dose_mg": {"value": dose, "unit": "mg"},
+        "drawn_mg": {"value": 260, "unit": "mg"},
+        "waste_mg": {"value": 260 - dose, "unit": "mg"},
+        "vials": [{"reconstitution_ml": {"value": 8, "unit": "mL"}}],
+        "billing": {"lines": [{"modifier": "JZ", "units": {"value": 252, "unit": "units"}},
+                              {"modifier": "JW", "units": {"value": jw, "unit": "units"}}]},
+        "payment": {"per_cycle": {"value": per_cycle, "unit": "USD"}},
+    }  # fmt: skip
+
+
+def quote_citation(quote: str = WORKED, doc_id: str = "carecost-j9354", section: str = "Worked example 70 kg mBC") -> Citation:
+    start = get_corpus().text(doc_id).find(quote)
+    return Citation(marker=1, doc_id=doc_id, doc_title="t", section=section, quote=quote,
+                    start=start if start >= 0 else None, end=start + len(quote) if start >= 0 else None)  # fmt: skip
+
+
+def good_dose_answer(question: str, text: str | None = None, **kw) -> Answer:
+    return Answer(
+        question=question,
+        status=kw.pop("status", "answered"),
+        intent="dose",
+        answer=text or "Dose 252 mg: open 1 × 100 mg + 1 × 160 mg = 260 mg; 8 mg waste. Bill J9354 252 units JZ, "
+        "8 units JW. Medicare: $10,971.48 per cycle.",
+        tool_calls=kw.pop("tool_calls", [ToolCall(tool="calculate_dose", input={"weight": 70, "weight_unit": "kg", "indication": "mbc"}, output=dose_output())]),
+        citations=kw.pop("citations", [quote_citation()]),
+        **kw,
+    )
+
+
+class FakeAsk:
+    """A scripted ask(): question -> Answer (or an exception to raise); records (question, session)."""
+
+    def __init__(self, script: dict):
+        self.script = script
+        self.calls: list[tuple[str, str | None]] = []
+
+    def __call__(self, question: str, session: str | None = None) -> Answer:
+        self.calls.append((question, session))
+        reply = self.script[question]
+        if isinstance(reply, Exception):
+            raise reply
+        return reply(question) if callable(reply) else reply
+
+
+CASES = """
+category: dose
+cases:
+  - id: dose-70
+    ask: "dose for 70 kg mBC?"
+    expect:
+      status: answered
+      intent: dose
+      tool: calculate_dose
+      tool_input: {weight: 70, weight_unit: kg, indication: mbc, mg_per_kg: 3.6}
+      figures:
+        - {value: 252, unit: mg}
+        - {value: 8, unit: units}
+        - {value: 10971.48, unit: USD}
+      must_contain: [JW, [JZ, "no waste"]]
+      must_not_contain: [approved]
+      citations:
+        - {doc: carecost-j9354, section: "Worked example 70 kg mBC"}
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "cases.yaml", thresholds: str = "pass_rate: 1.0") -> Path:
+    (tmp_path / "cases").mkdir(exist_ok=True)
+    (tmp_path / "cases" / name).write_text(textwrap.dedent(text), encoding="utf-8")
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(f"name: t\ncases: [cases/*.yaml]\nthresholds:\n  {thresholds}\n", encoding="utf-8")
+    return suite
+
+
+def run(tmp_path: Path, script: dict, text: str = CASES, **kw):
+    suite = load_suite(write(tmp_path, text))
+    return run_suite(suite, FakeAsk(script), **kw)
+
+
+def failed_checks(report) -> set[str]:
+    return {c.name for case in report.cases for t in case.turns for c in t.checks if not c.passed}
+
+
+# ---------------------------------------------------------------- a correct answer passes; each fault fails
+
+
+def test_correct_answer_passes_every_check(tmp_path):
+    report = run(tmp_path, {"dose for 70 kg mBC?": good_dose_answer})
+    assert failed_checks(report) == set()
+    assert report.passed and report.overall.figure_exact_match.value == 1.0
+    assert report.overall.citation_validity.value == 1.0 and report.overall.citation_recall.value == 1.0
+
+
+@pytest.mark.parametrize(
+    "answer,failing",
+    [
+        # wrong figure in the tool output and in the text
+        (lambda q: good_dose_answer(q, text="Dose 253 mg, 8 units JW, JZ, $10,971.48", tool_calls=[
+            ToolCall(tool="calculate_dose", input={"weight": 70, "weight_unit": "kg", "indication": "mbc"}, output=dose_output(dose=253.0))]),
+         {"figure"}),
+        # the right number computed by the tool but never shown to the user
+        (lambda q: good_dose_answer(q, text="8 units JW, JZ line, $10,971.48 per cycle."), {"figure"}),
+        # the number written in the text but no tool produced it
+        (lambda q: good_dose_answer(q, tool_calls=[ToolCall(tool="calculate_dose", input={"weight": 70, "weight_unit": "kg", "indication": "mbc", "mg_per_kg": 3.6}, output={"note": "nothing"})]),
+         {"figure"}),
+        # forbidden text
+        (lambda q: good_dose_answer(q, text="Dose 252 mg, 8 units JW, JZ, $10,971.48. PA approved."), {"must_not_contain"}),
+        # required text missing (neither JZ nor "no waste")
+        (lambda q: good_dose_answer(q, text="Dose 252 mg, 8 units JW, $10,971.48."), {"must_contain"}),
+        # a quote that is not in the document
+        (lambda q: good_dose_answer(q, citations=[quote_citation("Waste: 260 - 252 = 9 mg")]), {"citation_valid", "citation_recall"}),
+        # a real quote with offsets that do not hold it
+        (lambda q: good_dose_answer(q, citations=[quote_citation().model_copy(update={"start": 0, "end": len(WORKED)})]),
+         {"citation_valid", "citation_recall"}),
+        # the right document, the wrong section
+        (lambda q: good_dose_answer(q, citations=[quote_citation("Kadcyla can cause fetal harm.", section="Boxed warnings 3")]), {"citation_recall"}),
+        # wrong status
+        (lambda q: good_dose_answer(q, status="needs_info"), {"status"}),
+        # wrong tool, and therefore no dose inputs
+        (lambda q: good_dose_answer(q, tool_calls=[ToolCall(tool="search_corpus", input={"query": q}, output=[
+            {"doc_id": "carecost-j9354", "quote": "70 kg × 3.6 mg/kg = 252 mg administered", "start": 252, "end": 8, "score": 0.5}])]),
+         {"tool", "tool_input", "figure"}),
+        # injected dose level reached the tool
+        (lambda q: good_dose_answer(q, tool_calls=[ToolCall(tool="calculate_dose", input={"weight": 70, "weight_unit": "kg", "indication": "mbc", "mg_per_kg": 8}, output=dose_output())]),
+         {"tool_input"}),
+    ],
+)  # fmt: skip
+def test_a_faulty_answer_fails_the_right_check(tmp_path, answer, failing):
+    report = run(tmp_path, {"dose for 70 kg mBC?": answer})
+    assert not report.cases[0].passed
+    assert failed_checks(report) == failing
+    assert not report.passed
+
+
+def test_figures_allow_thousands_separators_and_currency_signs():
+    assert 10971.48 in numbers_in_text("pays $10,971.48 per cycle")
+    assert numbers_in_text("J9354 and 50242-0088-01") == [50242.0, 88.0, 1.0]
+    assert 9354.0 not in numbers_in_text("J9354")
+
+
+def test_figure_unit_must_match_the_tool_figure(tmp_path):
+    """8 mg waste does not satisfy 8 JW units when the tool's 8 is in mL."""
+    text = CASES.replace("{value: 8, unit: units}", "{value: 8, unit: mL}").replace("{value: 10971.48, unit: USD}", "{value: 8, unit: vials}")
+    report = run(tmp_path, {"dose for 70 kg mBC?": good_dose_answer}, text=text)
+    assert [c.detail for c in report.cases[0].turns[0].checks if not c.passed] == ["8 vials: not in any tool output"]
+
+
+def test_a_crash_fails_its_case_and_the_run_goes_on(tmp_path):
+    text = CASES + """
+  - id: dose-85
+    ask: "85 kg ebc?"
+"""
+    report = run(tmp_path, {"dose for 70 kg mBC?": RuntimeError("boom"), "85 kg ebc?": good_dose_answer}, text=text)
+    assert [c.passed for c in report.cases] == [False, True]
+    assert "no_crash" in failed_checks(report)
+
+
+def test_turns_share_a_session_and_cases_do_not(tmp_path):
+    text = """
+    category: multi_turn
+    cases:
+      - id: a
+        turns:
+          - {ask: "What's the dose?", expect: {status: needs_info, missing: [weight]}}
+          - {ask: "72 kg, metastatic", expect: {status: answered}}
+      - id: b
+        ask: "72 kg, metastatic"
+    """
+    fake = FakeAsk({
+        "What's the dose?": Answer(question="q", status="needs_info", answer="What is the weight?", missing=["weight (kg or lb)"]),
+        "72 kg, metastatic": Answer(question="q", status="answered", answer="259.2 mg"),
+    })  # fmt: skip
+    report = run_suite(load_suite(write(tmp_path, text)), fake)
+    assert report.passed
+    sessions = [s for _, s in fake.calls]
+    assert sessions[0] == sessions[1] != sessions[2]
+
+
+def test_refusals_are_counted(tmp_path):
+    text = """
+    category: out_of_scope
+    cases:
+      - {id: a, ask: "pembrolizumab dose?", expect: {status: out_of_scope, forbidden_tools: [calculate_dose]}}
+      - {id: b, ask: "weather?", expect: {status: out_of_scope}}
+    """
+    fake = {
+        "pembrolizumab dose?": lambda q: good_dose_answer(q),  # answered, and computed a Kadcyla dose
+        "weather?": Answer(question="q", status="out_of_scope", answer="I answer Kadcyla questions only."),
+    }
+    report = run(tmp_path, fake, text=text)
+    assert report.overall.correct_refusals.num == 1 and report.overall.correct_refusals.den == 2
+    assert failed_checks(report) == {"status", "forbidden_tools"}
+
+
+def test_baseline_scores_the_top_chunk_on_text_checks(tmp_path):
+    passage = get_corpus().text("carecost-j9354")
+    start = passage.find("# Dose calculation\n70 kg")
+    hit = Hit(doc_id="carecost-j9354", section="Worked example 70 kg mBC", quote=passage[start:start + 400], start=start, end=start + 400)
+    report = run(tmp_path, {"dose for 70 kg mBC?": good_dose_answer}, retrieve=lambda q: [hit])
+    base = report.baseline["baseline"]
+    assert base.citation_recall.value == 1.0
+    assert hit.quote.count("252") and "10,971.48" not in hit.quote
+    assert (base.figures_in_text.num, base.figures_in_text.den) == (2, 3)  # 252 and 8 are written; $10,971.48 is not
+    assert base.pass_rate.value == 0.0
+    assert report.baseline["agent"].figures_in_text.value == 1.0
+
+
+# ---------------------------------------------------------------- the report
+
+
+def test_html_report_lists_every_case_and_escapes_text(tmp_path):
+    text = CASES + """
+  - id: dose-85
+    ask: "85 kg <b>ebc</b>?"
+"""
+    script = {
+        "dose for 70 kg mBC?": lambda q: good_dose_answer(q, text="<script>alert(1)</script> 252 mg"),
+        "85 kg <b>ebc</b>?": good_dose_answer,
+    }
+    page = render_html(run(tmp_path, script, text=text))
+    assert page.startswith("<!doctype html>") and "</html>" in page
+    for case_id in ("dose-70", "dose-85"):
+        assert f"id='case-{case_id}'" in page
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "85 kg &lt;b&gt;ebc&lt;/b&gt;?" in page
+    assert "<link" not in page and "src=" not in page  # self-contained
+
+
+# ---------------------------------------------------------------- case files
+
+
+@pytest.mark.parametrize(
+    "bad,where,says",
+    [
+        ("      must_contian: [JW]\n", "field 'expect.must_contian'", "did you mean 'must_contain'"),
+        ("      figures:\n        - {value: 252, units: mg}\n", "field 'expect.figures.0.units'", "did you mean 'unit'"),
+        ("      tool: calculate_doses\n", "field 'expect.tool'", "did you mean 'calculate_dose'"),
+        ("      tool: calculate_dose\n      tool_input: {wieght: 70}\n", "field 'expect'", "did you mean 'weight'"),
+        ("      status: done\n", "field 'expect.status", "answered"),
+        ("      citations:\n        - {doc: carecost-j9354, section: Nowhere}\n", "expect.citations.1", "no section 'Nowhere'"),
+    ],
+)
+def test_a_typo_in_a_case_file_names_the_file_case_and_field(tmp_path, bad, where, says):
+    text = textwrap.dedent("""
+    category: dose
+    cases:
+      - id: ok
+        ask: "fine"
+      - id: broken
+        ask: "dose?"
+        expect:
+    """) + bad
+    suite = load_suite(write(tmp_path, text, name="typo.yaml"))
+    with pytest.raises(EvalConfigError) as err:
+        load_cases(suite.case_files())
+    message = str(err.value)
+    assert "typo.yaml" in message and "'broken'" in message and where in message and says in message, message
+
+
+def test_yaml_syntax_error_gives_the_line(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("category: dose\ncases:\n  - id: a\n    ask: [unclosed\n", encoding="utf-8")
+    with pytest.raises(EvalConfigError, match=r"bad\.yaml: not valid YAML at line \d+"):
+        load_case_file(path)
+
+
+def test_unknown_category_and_duplicate_ids(tmp_path):
+    with pytest.raises(EvalConfigError, match="unknown category 'doses' \\(did you mean 'dose'\\?\\)"):
+        load_cases([write(tmp_path, "category: doses\ncases:\n  - {id: a, ask: q}\n") and tmp_path / "cases" / "cases.yaml"])
+    write(tmp_path, "category: dose\ncases:\n  - {id: a, ask: q}\n", name="two.yaml")
+    with pytest.raises(EvalConfigError, match="duplicate id"):
+        load_cases([tmp_path / "cases" / "two.yaml", tmp_path / "cases" / "two.yaml"])
+
+
+def test_the_shipped_suite_loads():
+    """Every shipped case file parses and its expected passages exist (the guard for staff edits)."""
+    suite = load_suite(ROOT / "evals" / "suite.yaml")
+    cases = load_cases(suite.case_files())
+    assert len(cases) >= 150
+    assert {c.category for c in cases} == {"dose", "policy", "code", "document", "multi_turn", "out_of_scope", "bad_input", "injection"}
+    assert not any("/policy/" in c.file for c in cases)
+    assert suite.thresholds.figure_exact_match == 1.0 and suite.thresholds.citation_validity == 1.0
+    assert suite.thresholds.pass_rate == 0.95
+
+
+# ---------------------------------------------------------------- the command
+
+
+@pytest.fixture
+def cli(monkeypatch, tmp_path):
+    """`assistant eval` with assistant.agent.ask replaced by a fake."""
+
+    def invoke(script: dict, thresholds: str, *extra: str):
+        fake = types.ModuleType("assistant.agent")
+        fake.ask = FakeAsk(script)
+        monkeypatch.setitem(sys.modules, "assistant.agent", fake)
+        app = typer.Typer()
+        register(app)
+        app.command("noop")(lambda: None)  # a second command keeps `eval` a subcommand
+        suite = write(tmp_path, CASES, thresholds=thresholds)
+        report = tmp_path / "out" / "report.html"
+        args = ["eval", "--suite", str(suite), "--report", str(report), "--no-baseline", *extra]
+        return CliRunner().invoke(app, args), report
+
+    return invoke
+
+
+def test_exit_code_follows_the_thresholds(cli):
+    wrong = {"dose for 70 kg mBC?": lambda q: good_dose_answer(q, text="Dose 252 mg, 8 units JW, JZ.")}  # $10,971.48 not shown
+    result, report = cli(wrong, "figure_exact_match: 1.0")
+    assert result.exit_code == 1, result.output
+    assert "FAIL" in result.output and report.is_file() and report.with_suffix(".json").is_file()
+    result, _ = cli(wrong, "figure_exact_match: 0.6")
+    assert result.exit_code == 0, result.output
+    result, _ = cli({"dose for 70 kg mBC?": good_dose_answer}, "figure_exact_match: 1.0\n  pass_rate: 1.0")
+    assert result.exit_code == 0, result.output
+
+
+def test_json_flag_prints_the_result(cli):
+    import json
+
+    result, _ = cli({"dose for 70 kg mBC?": good_dose_answer}, "pass_rate: 1.0", "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout[result.stdout.index("{"):])
+    assert data["passed"] is True and data["cases"][0]["id"] == "dose-70"
+
+
+def test_bad_case_file_exits_2_with_the_message(cli, tmp_path):
+    result, _ = cli({}, "pass_rate: 2")
+    assert result.exit_code == 2 and "thresholds.pass_rate" in result.output
