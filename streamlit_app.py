@@ -7,6 +7,7 @@ Nothing from the user or the documents is rendered as HTML or live markdown: it 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import uuid
 
 import pandas as pd
@@ -21,19 +22,36 @@ from assistant.session import Session
 st.set_page_config(page_title="Kadcyla assistant (J9354)", page_icon="💊", layout="wide")
 
 
-@st.cache_resource(show_spinner="Loading the document index and the language model (once per server)…")
-def warm_up() -> str:
-    """Load the retriever, the intent model and the reference data once per server process."""
-    from assistant.planner import intent_model
-    from assistant.retrieval import get_retriever
-    from assistant.settings import configure_offline
-    from assistant.tools.dose import load_dose_facts
+class WarmUp(threading.Thread):
+    """Loads the retriever, the intent model and the reference data once per server, in the
+    background: the page and the chat box appear at once, loading overlaps typing, and a question
+    the rules classify (most dose questions) is answered without waiting for the model. A question
+    that needs the model before it is loaded loads it itself; the result is the same, only slower."""
 
-    configure_offline()
-    get_retriever().search("Kadcyla dose", k=1)
-    intent_model().similarity("Kadcyla dose")
-    load_dose_facts()
-    return "ready"
+    def __init__(self) -> None:
+        super().__init__(name="assistant-warm-up", daemon=True)
+        self.error: Exception | None = None
+
+    def run(self) -> None:
+        try:
+            from assistant.planner import intent_model
+            from assistant.retrieval import get_retriever
+            from assistant.settings import configure_offline
+            from assistant.tools.dose import load_dose_facts
+
+            configure_offline()
+            load_dose_facts()
+            get_retriever().search("Kadcyla dose", k=1)
+            intent_model().similarity("Kadcyla dose")
+        except Exception as exc:  # noqa: BLE001 - shown on the page; dose and policy work without search
+            self.error = exc
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up() -> WarmUp:
+    thread = WarmUp()
+    thread.start()
+    return thread
 
 
 # -- patient facts panel: widget key -> (fact, label, options or None) ----------------------------
@@ -225,10 +243,12 @@ def render_answer(answer: Answer, index: int) -> None:
 st.title("Kadcyla assistant")
 st.caption("ado-trastuzumab emtansine · HCPCS J9354 · dose, billing, coverage criteria and look-alike codes")
 st.info(ui.BANNER, icon="ℹ️")
-try:
-    warm_up()
-except Exception as exc:  # noqa: BLE001 - the dose and policy tools still work without the index
-    st.warning(f"Search is unavailable ({ui.escape_md(type(exc).__name__)}): build the index with `assistant index`.")
+loader = warm_up()
+if loader.is_alive():
+    st.caption("Loading the document index and the language model in the background…")
+elif loader.error is not None:
+    st.warning(f"Search is unavailable ({ui.escape_md(type(loader.error).__name__)}): build the index with "
+               "assistant index. Dose, policy and code checks still work.")
 
 session = _state()
 prompt = st.chat_input("Ask about a Kadcyla dose, coverage criteria or a code, e.g. 70 kg, metastatic: dose, vials, waste?")

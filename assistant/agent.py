@@ -364,7 +364,8 @@ def _finish(answer: Answer, clean: str) -> None:
         meta = get_corpus().doc(doc_id).meta
         answer.warnings.append(f"{meta.publisher} is marked “{meta.review_status}”: verify against the cited passage.")
     dates = [get_corpus().doc(c.doc_id).meta.date or "" for c in answer.citations]
-    problems = grounding(answer, extra_sources=_SCOPE_SOURCES + dates)
+    # numbers the user typed may be echoed back (e.g. "a weight of 70 without a unit")
+    problems = grounding(answer, extra_sources=_SCOPE_SOURCES + dates + [clean])
     if problems:
         answer.guard_notes.extend(problems)
         log.warning("grounding guard: %d problem(s) in a %s answer", len(problems), answer.intent)

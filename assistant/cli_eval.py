@@ -129,10 +129,11 @@ def print_summary(console: Console, report: RunReport, *, max_failures: int = 60
     failed = [r for r in report.cases if not r.passed]
     if failed:
         console.print(f"[red]{len(failed)} failing case(s):[/red]")
-        lines = [f"  {r.id} [{r.category}] {f}" for r in failed for f in r.failures()]
-        for line in lines[:max_failures]:
-            console.print(line, markup=False, highlight=False, soft_wrap=True)
-        if len(lines) > max_failures:
-            console.print(f"  … {len(lines) - max_failures} more in the report")
+        for r in failed[:max_failures]:
+            problems = r.failures()
+            more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+            console.print(f"  {r.id} [{r.category}] {problems[0]}{more}", markup=False, highlight=False, soft_wrap=True)
+        if len(failed) > max_failures:
+            console.print(f"  … {len(failed) - max_failures} more cases in the report")
     verdict = "[green]PASS[/green]" if report.passed else "[red]FAIL: below the suite thresholds[/red]"
     console.print(f"Result: {verdict}")

@@ -91,7 +91,7 @@ _WEIGHT = re.compile(
 _BARE_WEIGHT = re.compile(rf"\b(?:wt|weight|weighs|weighing)\s*(?:is|of|=|:)?\s*{_NUM}\b(?!\s*(?:mg|kg|lb|%|mm|cm|y))", re.IGNORECASE)
 _LONE_NUMBER = re.compile(rf"^\s*{_NUM}\s*\.?\s*$")
 _MG_PER_KG = re.compile(rf"{_NUM}\s*mg\s*/\s*kg|{_NUM}\s*mg\s+per\s+kg", re.IGNORECASE)
-_CYCLE = re.compile(r"\b(?:cycle|cyc|c|dose|infusion)\s*#?\s*(\d{1,2})\b|\b(\d{1,2})(?:st|nd|rd|th)\s+(?:cycle|dose|infusion)\b", re.IGNORECASE)
+_CYCLE = re.compile(r"\b(?:cycle|cyc|c)\s*#?\s*(\d{1,2})\b(?!\s*(?:kg|lb|mg))|\b(\d{1,2})(?:st|nd|rd|th)\s+(?:cycle|dose|infusion)\b", re.IGNORECASE)
 _FIRST_CYCLE = re.compile(r"\b(?:first|initial)\s+(?:cycle|dose|infusion)\b", re.IGNORECASE)
 _AGE = re.compile(r"\b(\d{1,3})\s*(?:-|\s)?(?:y/?o|yo|yrs?|years?)(?:\s*-?\s*old)?\b|\bage[d:]?\s*(?:is\s*)?(\d{1,3})\b", re.IGNORECASE)
 _DATE_ISO = re.compile(r"\b(20\d\d)-(\d{1,2})-(\d{1,2})\b")

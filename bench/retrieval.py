@@ -203,6 +203,7 @@ def run() -> dict:
     from assistant.embedder import MODEL_NAME, embed
     from assistant.retrieval import all_chunks, get_retriever
 
+    load_before = os.getloadavg()[0]  # timings on a busy machine are not comparable
     questions = load_questions()
     corpus = get_corpus()
     chunks = all_chunks(corpus)
@@ -223,6 +224,7 @@ def run() -> dict:
     return {
         "questions": len(questions),
         "model": MODEL_NAME,
+        "machine": {"cpus": os.cpu_count(), "load_1m_at_start": load_before, "load_1m_at_end": os.getloadavg()[0]},
         "systems": systems,
         "latency": latency,
         "build": time_build(),
@@ -245,9 +247,11 @@ def render(result: dict) -> str:
         lines.append(
             f"{label:<24}{s['chunks']:>7}{s['recall@1']:>8.3f}{s['recall@3']:>8.3f}{s['recall@5']:>8.3f}{s['mrr@10']:>9.3f}"
         )
-    b, c = result["build"], result["cold_start"]
+    b, c, m = result["build"], result["cold_start"], result["machine"]
     lines += [
         "",
+        f"timings on {m['cpus']} CPUs, 1-min load average {m['load_1m_at_start']:.1f} at start,"
+        f" {m['load_1m_at_end']:.1f} at end",
         f"index build (ensure_index rebuild, temp dir): {b['build_s']:.2f} s for {b['chunks']} chunks"
         f" (+ {b['model_load_s']:.2f} s model load)",
         f"cold start to first result (fresh process):  {c['cold_start_s']:.2f} s"

@@ -23,6 +23,17 @@ STATUSES = {"answered", "needs_info", "out_of_scope", "error"}
 LABEL_MAX_QUOTE = "Do not administer ado-trastuzumab emtansine at doses greater than 3.6 mg/kg."
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """On a busy 2-core machine MiniLM with 2 threads is ~15x slower per question than with 1."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(autouse=True)
 def _env(monkeypatch):
     # The index lives in the default data dir, so only the date and the planner are pinned here.
@@ -282,6 +293,22 @@ def test_unusable_text_is_an_error(question, message):
     assert a.tool_calls == []
 
 
+NOTE = "Oncology clinic note. HER2-positive breast cancer, on surveillance. Labs reviewed, no new complaints. " * 25
+
+
+@pytest.mark.parametrize(
+    ("tail", "intent"),
+    [(" Pt 70 kg mBC, Kadcyla dose?", "dose"), (" What filter is needed for the infusion?", "document"),
+     (" Is J9354 Enhertu?", "code")],
+)
+def test_pasted_note_within_the_question_limit_is_answered(tail, intent):
+    """A 2,600-character question is under the 4,000 limit; no tool may refuse it for length."""
+    question = NOTE + tail
+    assert 2000 < len(question) < 4000
+    a = fresh(question)
+    assert (a.status, a.intent) == ("answered", intent), a.answer
+
+
 def test_non_text_question_is_an_error():
     a = fresh(None)
     assert a.status == "error" and "text" in a.answer
@@ -532,7 +559,7 @@ _any_text = st.one_of(
 )
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_any_text)
 def test_ask_never_raises(text):
     a = ask(text, str(uuid.uuid4()), store=SessionStore())
@@ -542,8 +569,8 @@ def test_ask_never_raises(text):
         assert get_corpus().is_exact(c.doc_id, c.quote)
 
 
-@settings(max_examples=25, deadline=None)
-@given(st.lists(st.text(max_size=60), min_size=2, max_size=5))
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.text(max_size=60), min_size=2, max_size=4))
 def test_conversations_never_raise(turns):
     talk = Conversation()
     for text in turns:

@@ -52,6 +52,7 @@ def server(tmp_path):
     streamlit = Path(sys.executable).parent / "streamlit"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False"}
     log = (tmp_path / "streamlit.log").open("w")
+    started = time.monotonic()
     proc = subprocess.Popen(
         [str(streamlit), "run", str(ROOT / "streamlit_app.py"), "--server.address", "127.0.0.1",
          "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
@@ -60,7 +61,7 @@ def server(tmp_path):
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, proc)
-        yield url
+        yield url, started
     finally:
         proc.terminate()
         try:
@@ -73,6 +74,7 @@ def server(tmp_path):
 
 @pytest.mark.timeout(300)
 def test_dose_question_in_chromium(server):
+    url, server_started = server
     from playwright.sync_api import expect, sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
@@ -81,15 +83,15 @@ def test_dose_question_in_chromium(server):
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(server)
+            page.goto(url)
             box = page.get_by_test_id("stChatInputTextArea")
             expect(box).to_be_visible(timeout=120_000)  # the first run loads the model and index
-            started = time.monotonic()
+            asked = time.monotonic()
             box.fill(QUESTION)
             box.press("Enter")
             table = page.get_by_test_id("stTable").first
             expect(table).to_contain_text("252 mg", timeout=60_000)
-            elapsed = time.monotonic() - started
+            answered = time.monotonic()
             expect(table).to_contain_text("J9354-JW (discarded)")
             expect(table).to_contain_text("8 units")
             main = page.locator("#stMain")
@@ -100,8 +102,12 @@ def test_dose_question_in_chromium(server):
             sidebar = page.get_by_test_id("stSidebar")
             expect(sidebar).to_contain_text("Patient facts")
             expect(sidebar.get_by_label("Weight")).to_have_value("70.0")
+            page.set_viewport_size({"width": 1400, "height": 3600})  # the app scrolls inside; show it all
+            main.evaluate("el => el.scrollTo(0, 0)")
             page.screenshot(path=str(shot), full_page=True)
         finally:
             browser.close()
     assert shot.stat().st_size > 10_000
-    print(f"answer shown {elapsed:.1f} s after asking; screenshot {shot}")
+    # printed, not asserted: timings belong to benchmarks (the goal is < 10 s from server start)
+    print(f"\nfirst answer {answered - server_started:.1f} s after server start "
+          f"({answered - asked:.1f} s after asking); screenshot {shot}")

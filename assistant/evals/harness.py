@@ -356,11 +356,12 @@ def run_cases(
     on_case: Callable[[Any], None] | None = None,
 ) -> list[Any]:
     """Run every case (turns in order, one session per case); optionally the retrieval baseline too."""
-    from assistant.evals.metrics import score_baseline, score_turn
+    from assistant.evals.metrics import retrieve_top, score_baseline, score_turn
     from assistant.evals.report import CaseResult
 
     run_id = uuid.uuid4().hex[:8]
     results = []
+    tops: dict[str, Hit | str] = {}  # the baseline has no memory: the same question gets the same passage
     for case in cases:
         session = f"eval-{run_id}-{case.id}"
         turns = []
@@ -369,7 +370,10 @@ def run_cases(
             turns.append(score_turn(turn, answer, raised, seconds, crashed))
         baseline = None
         if retrieve is not None:
-            baseline = [score_baseline(turn, _retrieve_top(retrieve, turn.question)) for turn in case.turns]
+            for turn in case.turns:
+                if turn.question not in tops:
+                    tops[turn.question] = retrieve_top(retrieve, turn.question)
+            baseline = [score_baseline(turn, tops[turn.question]) for turn in case.turns]
         result = CaseResult(
             id=case.id,
             category=case.category,
@@ -382,17 +386,3 @@ def run_cases(
         if on_case:
             on_case(result)
     return results
-
-
-def _retrieve_top(retrieve: RetrieveFn, question: str) -> Hit | str:
-    """The top passage for the question, or the error text when retrieval refuses the question."""
-    try:
-        hits = retrieve(question)
-    except Exception as exc:  # noqa: BLE001 - the baseline refusing (e.g. empty query) is a result
-        return f"{type(exc).__name__}: {exc}"
-    if not hits:
-        return "no passage found"
-    top = hits[0]
-    data = top.model_dump() if isinstance(top, BaseModel) else dict(top)
-    return Hit.model_validate({k: data.get(k) for k in Hit.model_fields if data.get(k) is not None})
-

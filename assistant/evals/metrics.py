@@ -8,8 +8,10 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
+from pydantic import BaseModel
+
 from assistant.corpus import get_corpus
-from assistant.evals.harness import CitationSpec, Expect, FigureSpec, Hit, Turn
+from assistant.evals.harness import CitationSpec, Expect, FigureSpec, Hit, RetrieveFn, Turn
 from assistant.evals.report import BaselineTurn, Check, Tally, TurnResult
 from assistant.models import Answer
 
@@ -332,6 +334,19 @@ def _recall_checks(items: list[CitationSpec | list[CitationSpec]], found: list[t
         got = sorted({f"{d} § {s}" for d, s, *_ in found}) or "no citations"
         checks.append(Check(name="citation_recall", passed=ok, detail=f"expected {where}; cited {got}"))
     return checks
+
+
+def retrieve_top(retrieve: RetrieveFn, question: str) -> Hit | str:
+    """The top passage for the question, or the error text when retrieval refuses the question."""
+    try:
+        hits = retrieve(question)
+    except Exception as exc:  # noqa: BLE001 - the baseline refusing (e.g. empty query) is a result
+        return f"{type(exc).__name__}: {exc}"
+    if not hits:
+        return "no passage found"
+    top = hits[0]
+    data = top.model_dump() if isinstance(top, BaseModel) else dict(top)
+    return Hit.model_validate({k: data.get(k) for k in Hit.model_fields if data.get(k) is not None})
 
 
 def score_baseline(turn: Turn, top: Hit | str) -> BaselineTurn:

@@ -68,6 +68,7 @@ def _unknown(fld: str, what: str) -> Outcome:
 
 @rule
 def diagnosis_in(ctx: Context, values: list[str]) -> Outcome:
+    """The diagnosis is one of values."""
     dx = ctx.case.diagnosis
     if dx is None:
         return _unknown("diagnosis", "the diagnosis")
@@ -79,6 +80,7 @@ def diagnosis_in(ctx: Context, values: list[str]) -> Outcome:
 
 @rule
 def her2_positive(ctx: Context) -> Outcome:
+    """HER2-positive by the billing guide's IHC/ISH rules."""
     h = ctx.her2
     if h.category == "positive":
         return Outcome("met", h.reason)
@@ -90,6 +92,7 @@ def her2_positive(ctx: Context) -> Outcome:
 
 @rule
 def is_true(ctx: Context, field: str) -> Outcome:
+    """A yes/no case field is yes."""
     value = getattr(ctx.case, field)
     yes, no = BOOL_WORDS[field]
     if value is None:
@@ -99,6 +102,7 @@ def is_true(ctx: Context, field: str) -> Outcome:
 
 @rule
 def is_false(ctx: Context, field: str) -> Outcome:
+    """A yes/no case field is no."""
     value = getattr(ctx.case, field)
     yes, no = BOOL_WORDS[field]
     if value is None:
@@ -108,6 +112,7 @@ def is_false(ctx: Context, field: str) -> Outcome:
 
 @rule
 def min_age(ctx: Context, years: int) -> Outcome:
+    """Age is at least years."""
     age = ctx.case.age
     if age is None:
         return _unknown("age", "the patient's age")
@@ -119,6 +124,7 @@ def min_age(ctx: Context, years: int) -> Outcome:
 
 @rule
 def regimen_is(ctx: Context, value: str) -> Outcome:
+    """Kadcyla is given as value (single_agent, with_neratinib, combination)."""
     regimen, others = ctx.case.regimen, ctx.case.combined_with or []
     if regimen is None:
         return _unknown("regimen", "whether Kadcyla is given alone or in combination")
@@ -131,6 +137,7 @@ def regimen_is(ctx: Context, value: str) -> Outcome:
 
 @rule
 def prior_therapies_include(ctx: Context, groups: list[str]) -> Outcome:
+    """The prior therapies include a drug from each group (THERAPY_GROUPS)."""
     prior = ctx.case.prior_therapies
     if prior is None:
         return _unknown("prior_therapies", "the prior therapy history")
@@ -144,6 +151,7 @@ def prior_therapies_include(ctx: Context, groups: list[str]) -> Outcome:
 
 @rule
 def dose_within(ctx: Context, max_mg_per_kg: float, every_days: int, max_doses: int | None = None) -> Outcome:
+    """Dose at most max_mg_per_kg, at least every_days apart, and at most max_doses in all."""
     case = ctx.case
     checks = [("dose_mg_per_kg", case.dose_mg_per_kg, max_mg_per_kg, "mg/kg", "dose", "<="),
               ("interval_days", case.interval_days, every_days, "days", "interval between doses", ">=")]
@@ -169,6 +177,7 @@ def dose_within(ctx: Context, max_mg_per_kg: float, every_days: int, max_doses: 
 
 @rule
 def at_least(ctx: Context, field: str, minimum: int, unit: str) -> Outcome:
+    """A numeric case field is at least minimum."""
     value = getattr(ctx.case, field)
     if value is None:
         return _unknown(field, PatientCase.question(field).rstrip("?").lower())
@@ -181,6 +190,7 @@ def at_least(ctx: Context, field: str, minimum: int, unit: str) -> Outcome:
 
 @rule
 def subsequent_line(ctx: Context) -> Outcome:
+    """Requested as second line or later."""
     line = ctx.case.line_of_therapy
     if line is None:
         return _unknown("line_of_therapy", "the line of therapy")
@@ -191,6 +201,7 @@ def subsequent_line(ctx: Context) -> Outcome:
 
 @rule
 def product_in(ctx: Context, values: list[str]) -> Outcome:
+    """The requested product is one of values."""
     product = ctx.case.requested_product
     if product is None:
         return _unknown("requested_product", "the requested product")
@@ -208,6 +219,7 @@ def _preferred_trials(ctx: Context, outcome: str) -> list[str] | None:
 
 @rule
 def preferred_failures(ctx: Context, minimum: int) -> Outcome:
+    """Failure or inadequate response with at least minimum distinct preferred products."""
     failed = _preferred_trials(ctx, "failure")
     if failed is None:
         return _unknown("preferred_trials", "which preferred products were tried, and how they ended")
@@ -221,6 +233,7 @@ def preferred_failures(ctx: Context, minimum: int) -> Outcome:
 
 @rule
 def preferred_any(ctx: Context, outcome: str) -> Outcome:
+    """At least one preferred product ended with outcome (intolerance, contraindication)."""
     found = _preferred_trials(ctx, outcome)
     if found is None:
         return _unknown("preferred_trials", "which preferred products were tried, and how they ended")
@@ -231,6 +244,7 @@ def preferred_any(ctx: Context, outcome: str) -> Outcome:
 
 @rule
 def document_provided(ctx: Context, id: str) -> Outcome:
+    """The checklist document id is among the documents provided."""
     documents = ctx.case.documents
     if documents is None:
         return Outcome("unknown", f"Unknown: the case does not list the documents provided ({id}).", ["documents"])
@@ -287,8 +301,7 @@ def check_expr(expr: Any, where: str) -> list[float]:
         raise DataError(f"{where}: unknown case field {args['field']!r}")
     if expr["rule"] in ("is_true", "is_false") and args["field"] not in BOOL_WORDS:
         raise DataError(f"{where}: {args['field']!r} is not a yes/no field")
-    for key in ("groups",):
-        for g in args.get(key, []):
-            if g not in THERAPY_GROUPS:
-                raise DataError(f"{where}: unknown therapy group {g!r}; known: {sorted(THERAPY_GROUPS)}")
+    for g in args.get("groups", []):
+        if g not in THERAPY_GROUPS:
+            raise DataError(f"{where}: unknown therapy group {g!r}; known: {sorted(THERAPY_GROUPS)}")
     return [v for v in args.values() if isinstance(v, int | float) and not isinstance(v, bool)]
