@@ -157,9 +157,9 @@ def _reset() -> None:
 
 
 # -- one answer ---------------------------------------------------------------------------------
-def _table(rows: list[dict]) -> None:
+def _table(rows: list[dict], marks: str | None = None) -> None:
     if rows:
-        st.table(pd.DataFrame(ui.escape_cells(rows)), hide_index=True)
+        st.table(pd.DataFrame(ui.escape_cells(rows, marks)), hide_index=True)
 
 
 def render_structured(kind: str, view) -> None:
@@ -167,11 +167,11 @@ def render_structured(kind: str, view) -> None:
         st.markdown("**Dose, vials, waste and billing**")
         _table(view)
     elif kind == "policy":
-        st.markdown(f"**{ui.escape_md(view['title'])}** — overall: {ui.escape_md(view['mark'])}")
+        st.markdown(f"**{ui.escape_md(view['title'])}** — overall: {ui.mark_markdown(view['mark'])}")
         st.caption(ui.escape_md(view["reason"]))
         for section in view["sections"]:
-            st.markdown(f"**{ui.escape_md(section['heading'])}** — {ui.escape_md(section['mark'])}")
-            _table(section["rows"])
+            st.markdown(f"**{ui.escape_md(section['heading'])}** — {ui.mark_markdown(section['mark'])}")
+            _table(section["rows"], marks="Verdict")
         if view["durations"]:
             st.markdown("**Approval duration**")
             _table(view["durations"])
@@ -182,7 +182,7 @@ def render_structured(kind: str, view) -> None:
                 _table(view["checklist"])
     elif kind == "code":
         with st.container(border=True):
-            st.markdown(f"**Product / code check** — {ui.escape_md(view['mark'])}")
+            st.markdown(f"**Product / code check** — {ui.mark_markdown(view['mark'])}")
             st.markdown(ui.escape_md(view["message"]))
             _table(view["clues"])
             for text in view["warnings"]:

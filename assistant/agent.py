@@ -335,7 +335,13 @@ def _sentences(hit: dict) -> list[dict]:
 def _document(turn: _Turn, clean: str) -> Answer:
     from assistant.retrieval import tokenize
 
-    hits = turn.call("search_corpus", {"query": clean, "k": 5})
+    from assistant.retrieval import MAX_QUERY_CHARS
+
+    query = clean
+    if len(query) > MAX_QUERY_CHARS:  # a long pasted note: search with its last part, where the question is
+        query = query[-MAX_QUERY_CHARS:]
+        turn.answer.warnings.append(f"Searched with the last {MAX_QUERY_CHARS:,} characters of the text.")
+    hits = turn.call("search_corpus", {"query": query, "k": 5})
     if not hits:
         turn.answer.status = "out_of_scope"
         turn.answer.answer = SCOPE

@@ -22,9 +22,11 @@ STATUS_LABEL = {
     "out_of_scope": "Outside what this assistant covers",
     "error": "Could not answer",
 }
-VERDICT_MARK = {"met": "✅ met", "not_met": "❌ not met", "unknown": "❔ unknown"}
-SECTION_MARK = {"meets_criteria": "✅ meets criteria", "does_not_meet": "❌ does not meet", "incomplete": "❔ incomplete"}
-CODE_MARK = {"consistent": "✅ consistent", "conflicting": "❌ conflicting", "ambiguous": "❔ ambiguous", "unknown": "❔ unknown"}
+# ✓ ✗ are in the common fallback fonts (DejaVu); colour emoji often are not.
+VERDICT_MARK = {"met": "✓ met", "not_met": "✗ not met", "unknown": "? unknown"}
+SECTION_MARK = {"meets_criteria": "✓ meets criteria", "does_not_meet": "✗ does not meet", "incomplete": "? incomplete"}
+CODE_MARK = {"consistent": "✓ consistent", "conflicting": "✗ conflicting", "ambiguous": "? ambiguous", "unknown": "? unknown"}
+_MARK_COLOUR = {"✓": "green", "✗": "red", "?": "orange"}
 
 # -- escaping -------------------------------------------------------------------------------
 # Inline characters that start markdown, HTML, LaTeX ($) or Streamlit directives (:red[...], :emoji:).
@@ -273,6 +275,13 @@ def citation_meta(c: Citation) -> list[tuple[str, str]]:
     ]
 
 
-def escape_cells(rows: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """Table rows with every cell escaped (st.table renders markdown in cells)."""
-    return [{escape_md(k): escape_md(v) for k, v in r.items()} for r in rows]
+def mark_markdown(mark: str) -> str:
+    """A verdict mark ('✓ met') as coloured markdown; the mark is ours, its text is still escaped."""
+    colour = _MARK_COLOUR.get(mark[:1])
+    return f":{colour}[**{escape_md(mark)}**]" if colour else escape_md(mark)
+
+
+def escape_cells(rows: list[dict[str, Any]], marks: str | None = None) -> list[dict[str, str]]:
+    """Table rows with every cell escaped (st.table renders markdown in cells); the column named
+    by `marks` holds verdict marks and is coloured."""
+    return [{escape_md(k): mark_markdown(str(v)) if k == marks else escape_md(v) for k, v in r.items()} for r in rows]
