@@ -29,7 +29,8 @@ class WarmUp(threading.Thread):
     that needs the model before it is loaded loads it itself; the result is the same, only slower."""
 
     def __init__(self) -> None:
-        super().__init__(name="assistant-warm-up", daemon=True)
+        # not a daemon: exiting while torch loads in a daemon thread aborts the process
+        super().__init__(name="assistant-warm-up", daemon=False)
         self.error: Exception | None = None
 
     def run(self) -> None:
@@ -175,18 +176,13 @@ def render_structured(kind: str, view) -> None:
         if view["durations"]:
             st.markdown("**Approval duration**")
             _table(view["durations"])
-        if view["questions"]:
-            st.markdown("**To settle the verdict, obtain:**\n" + "\n".join(f"- {ui.escape_md(q)}" for q in view["questions"]))
         if view["checklist"]:
             with st.expander("Documentation checklist"):
                 _table(view["checklist"])
     elif kind == "code":
         with st.container(border=True):
             st.markdown(f"**Product / code check** — {ui.mark_markdown(view['mark'])}")
-            st.markdown(ui.escape_md(view["message"]))
             _table(view["clues"])
-            for text in view["warnings"]:
-                st.warning(ui.escape_md(text))
 
 
 def render_citations(answer: Answer) -> None:
@@ -216,19 +212,23 @@ def render_computation(answer: Answer) -> None:
 def render_answer(answer: Answer, index: int) -> None:
     """One assistant message: the answer, warnings, tables or cards, sources, computation, narrative."""
     body = ui.answer_markdown(answer.answer)
+    views = ui.structured(answer)
     if answer.status == "error":
         st.error(body)
     elif answer.status in ("needs_info", "out_of_scope"):
         st.info(f"**{ui.STATUS_LABEL[answer.status]}.** " + body)
+    elif any(kind == "policy" for kind, _ in views):
+        with st.expander("Answer as text (the criteria table below says the same, with the policy's words)"):
+            st.markdown(body)
     else:
         st.markdown(body)
     if answer.missing:
-        st.warning("Missing information: " + ui.escape_md("; ".join(answer.missing)))
+        st.warning("**Missing information**\n" + "\n".join(f"- {ui.escape_md(m)}" for m in answer.missing))
     for text in answer.warnings:
         st.warning(ui.escape_md(text))
     for note in answer.guard_notes:
         st.warning("Grounding check: " + ui.escape_md(note))
-    for kind, view in ui.structured(answer):
+    for kind, view in views:
         render_structured(kind, view)
     render_citations(answer)
     render_computation(answer)

@@ -152,7 +152,8 @@ def _depth(crit: dict, by_id: dict[str, dict]) -> int:
 
 
 def policy_view(out: dict, citations: list[Citation]) -> dict:
-    """The policy result as: title, overall mark, sections with criterion rows, durations, questions."""
+    """The policy result as: title, overall mark, sections with criterion rows, durations, checklist.
+    (What is missing comes from Answer.missing, shown with the warnings.)"""
     sections = []
     for s in out.get("sections", []):
         by_id = {c["id"]: c for c in s.get("criteria", [])}
@@ -180,21 +181,19 @@ def policy_view(out: dict, citations: list[Citation]) -> dict:
         durations.append({"Section": d.get("section", ""), "Line of business": lobs,
                           "Duration": f"{'up to ' if d.get('up_to') else ''}{d.get('months')} months",
                           "Policy's words": (d.get("source") or {}).get("quote", "")})
-    questions = [m.get("question", str(m)) if isinstance(m, dict) else str(m) for m in out.get("missing", [])]
     return {
         "title": f"{out.get('policy_title', '')} — {out.get('policy_version', '')}".strip(" —"),
         "mark": SECTION_MARK.get(out.get("overall"), str(out.get("overall"))),
         "reason": out.get("overall_reason", ""),
         "sections": sections,
         "durations": durations,
-        "questions": questions,
         "checklist": [{"Document": c.get("label", ""), "Status": c.get("status", "")} for c in out.get("checklist", [])],
     }
 
 
 # -- codes ------------------------------------------------------------------------------------
 def code_view(out: dict, citations: list[Citation]) -> dict:
-    """The code check as a card: verdict, message, and which clue points to which product."""
+    """The code check as a card: the verdict and which clue points to which product."""
     products = {p["id"]: p for p in out.get("products", [])}
 
     def name(pid: str) -> str:
@@ -207,12 +206,8 @@ def code_view(out: dict, citations: list[Citation]) -> dict:
         clues.append({"Clue": c.get("text", ""), "Kind": c.get("kind", ""), "Points to": targets,
                       "Document says": (c.get("quote") or {}).get("quote", ""),
                       "Source": marker_for(c.get("quote"), citations)})
-    return {
-        "mark": CODE_MARK.get(out.get("verdict"), str(out.get("verdict"))),
-        "message": out.get("message", ""),
-        "clues": clues,
-        "warnings": [w.get("text", "") if isinstance(w, dict) else str(w) for w in out.get("warnings", [])],
-    }
+    # the message and the do-not-confuse warnings are in the answer text already
+    return {"mark": CODE_MARK.get(out.get("verdict"), str(out.get("verdict"))), "clues": clues}
 
 
 # -- how this was computed --------------------------------------------------------------------

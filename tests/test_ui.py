@@ -113,7 +113,8 @@ def test_policy_question_marks_each_criterion_with_the_policys_words(app):
     assert any(r["Verdict"] == "? unknown" for r in rows.values())
     raw = next(t.value for t in app.table if t.value.columns[0] == "Criterion")
     assert raw["Verdict"].iloc[0] == ":green[**✓ met**]"  # coloured mark; the text around it stays escaped
-    assert "To settle the verdict, obtain" in page_text(app)
+    missing = next(unescape(w.value) for w in app.warning if "Missing information" in w.value)
+    assert "- Is the prescriber an oncologist" in missing
 
 
 def test_side_panel_shows_facts_and_a_correction_changes_the_next_answer(app):
@@ -255,4 +256,4 @@ def test_policy_view_from_the_real_policy_tool():
     child = next(r for s in view["sections"] for r in s["rows"] if r["Criterion"].startswith("↳ I.A.5.a"))
     assert child["Verdict"] == "✓ met"
     assert any(d["Duration"] == "12 months" for d in view["durations"])
-    assert view["questions"]
+    assert view["checklist"]
