@@ -55,7 +55,7 @@ def warm_up() -> WarmUp:
     return thread
 
 
-# -- patient facts panel: widget key -> (fact, label, options or None) ----------------------------
+# -- patient facts panel: one widget per fact, key 'fact_<name>' ----------------------------------
 CHOICES: dict[str, dict[str, str]] = {
     "weight_unit": {"kg": "kg", "lb": "lb"},
     "indication": {"mbc": "Metastatic breast cancer (mBC)", "ebc": "Early breast cancer, adjuvant (EBC, KATHERINE)"},
@@ -79,18 +79,21 @@ def _state() -> Session:
 
 
 def _to_widget(name: str, value):
+    """A fact as its widget's value; a value the widget cannot hold shows as blank."""
     if value is None:
         return [] if name == "prior_therapies" else None
-    if name == "date_of_service":
-        try:
+    try:
+        if name == "date_of_service":
             return dt.date.fromisoformat(str(value))
-        except ValueError:
-            return None
-    if name in ("cycle", "age"):
-        return int(value)
-    if name == "weight":
-        return float(value)
-    return value
+        if name in ("cycle", "age"):
+            return int(value)
+        if name == "weight":
+            return float(value)
+        if name == "prior_therapies":
+            return [str(v) for v in value]
+    except (TypeError, ValueError):
+        return [] if name == "prior_therapies" else None
+    return str(value)
 
 
 def _write_fact(name: str) -> None:

@@ -215,7 +215,7 @@ def _formulas(node: Any, path: str = "") -> list[dict[str, str]]:
     found: list[dict[str, str]] = []
     if isinstance(node, dict):
         if node.get("formula"):
-            found.append({"What": node.get("label") or path, "Formula": str(node["formula"])})
+            found.append({"What": node.get("label") or path, "How": str(node["formula"])})
         for key, value in node.items():
             if key != "source":
                 found.extend(_formulas(value, key))
@@ -230,9 +230,9 @@ def computation(call: dict) -> dict:
     out = call.get("output")
     steps = _formulas(out)
     if call.get("tool") == "check_policy" and isinstance(out, dict):
-        steps += [{"What": c["id"], "Formula": c.get("reason", "")} for s in out.get("sections", []) for c in s.get("criteria", [])]
+        steps += [{"What": c["id"], "How": c.get("reason", "")} for s in out.get("sections", []) for c in s.get("criteria", [])]
     if isinstance(out, dict) and "rounding_rule" in out.get("billing", {}):
-        steps.append({"What": "billing rounding rule", "Formula": out["billing"]["rounding_rule"]})
+        steps.append({"What": "billing rounding rule", "How": out["billing"]["rounding_rule"]})
     notes = out.get("notes", []) if isinstance(out, dict) else []
     return {"tool": call.get("tool", ""), "inputs": call.get("input", {}), "steps": steps,
             "notes": [n for n in notes if isinstance(n, str)]}

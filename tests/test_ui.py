@@ -117,6 +117,21 @@ def test_policy_question_marks_each_criterion_with_the_policys_words(app):
     assert "- Is the prescriber an oncologist" in missing
 
 
+def test_code_question_card_shows_which_clue_points_to_which_product(app):
+    say(app, "Is J9358 the same as Kadcyla?")
+    rows = table_rows(app, "Clue")
+    assert rows["J9358"]["Points to"] == "Enhertu (J9358)"
+    assert rows["Kadcyla"]["Points to"] == "Kadcyla (J9354)"
+    assert rows["J9358"]["Document says"] == "Enhertu (fam-trastuzumab deruxtecan-nxki) [J9358]"
+    assert "✗ conflicting" in page_text(app)
+
+
+def test_dose_above_the_label_maximum_is_shown_as_an_error(app):
+    say(app, "70 kg metastatic, 4 mg/kg — dose?")
+    assert "above the label maximum of 3.6 mg/kg" in unescape(app.error[0].value)
+    assert not table_rows(app, "Item")  # nothing computed, so no dose table
+
+
 def test_side_panel_shows_facts_and_a_correction_changes_the_next_answer(app):
     say(app, DOSE_Q)
     panel = app.sidebar
