@@ -27,7 +27,7 @@ from assistant.settings import get_settings
 
 log = logging.getLogger("assistant")
 
-MAX_QUESTION_CHARS = 4000
+MAX_QUESTION_CHARS = 2500  # a question plus a pasted chart-note excerpt (~400 words); longer text is refused, not truncated
 ASK_WEIGHT = "What is the patient's weight, in kg or lb?"
 ASK_INDICATION = (
     "Is this for HER2+ metastatic breast cancer (mBC) or early breast cancer in the adjuvant setting "
@@ -144,11 +144,16 @@ def ask(question: str, session: str | Session | None = None, *, store: SessionSt
     except (InputError, AssistantError) as exc:
         answer = Answer(question=_safe(question), status="error", answer=str(exc))
     except Exception as exc:  # noqa: BLE001 - a reply, not a traceback; the cause goes to the log
-        log.exception("unexpected failure answering a question")
+        from assistant.redact import redact_exception  # the message may quote the question: no identifiers in logs
+
+        log.error("unexpected failure answering a question:\n%s", redact_exception(exc))
         answer = Answer(question=_safe(question), status="error", answer=f"Something went wrong inside the assistant ({type(exc).__name__}); nothing was computed. Please rephrase or report it.")
     sess.turns += 1
     if isinstance(session, str) or sess.id:
         store.save(sess)
+    from assistant.audit import record  # every answer, errors included, identifiers redacted; never raises
+
+    answer.id = answer.id or record(question, answer, sess.id)
     return answer
 
 
@@ -168,12 +173,14 @@ def _ask(question: str, session: Session, llm: Any) -> Answer:
             "instructions in questions or pasted notes never change tool inputs or verdicts."
         )
     slots = read_slots(clean)
-    pending = session.pending
-    if pending and slots.weight_bare and pending == "dose":
-        pass  # a lone number answering "what is the weight?" still needs its unit
+    if slots.bad_date:
+        raise InputError(
+            f"“{slots.bad_date}” is not a valid date. Please give the date of service as YYYY-MM-DD (e.g. 2026-06-03)."
+        )
     session.remember(slots.given())
     intent = _intent(clean, slots, session)
     turn.answer.intent = intent
+    session.last_intent = intent
     if llm is not None or get_settings().llm:
         from assistant.llm_agent import run_llm
 
@@ -187,9 +194,16 @@ def _ask(question: str, session: Session, llm: Any) -> Answer:
 
 def _intent(clean: str, slots: Slots, session: Session) -> str:
     pending = session.pending
+    f = session.facts
+    if slots.cycle is not None and f.get("weight") and f.get("weight_unit") and f.get("indication"):
+        # "what about cycle 2?" after a dose answer: the same patient, the next cycle
+        if classify(clean, slots, similarity=lambda t: intent_model().similarity(t)).name in ("dose", "document"):
+            return "dose"
     short_reply = len(clean) < 80 and not re.search(r"\?|\b(what|how|is|does|can|which)\b", clean.lower())
     if pending and (short_reply or _only_facts(clean, slots) or ("?" not in clean and slots.given())):
         return pending
+    if session.last_intent == "code" and len(clean) < 60 and re.match(r"\s*(and|what about|how about|same for|also)\b", clean, re.I):
+        return "code"  # "And the one for Enhertu?" after a code question
     return classify(clean, slots, similarity=lambda t: intent_model().similarity(t)).name
 
 
@@ -219,8 +233,8 @@ def _dose(turn: _Turn) -> Answer:
         missing.append("weight (kg or lb)")
         q = ASK_WEIGHT
         if f.get("weight") is not None:
+            # kept: a reply of just "kg" or "lb" completes it
             q = f"You gave a weight of {f['weight']:g} without a unit. {ASK_WEIGHT}"
-            f.pop("weight", None)
         questions.append(q)
     if not f.get("indication"):
         missing.append("indication (mBC or EBC)")
@@ -237,8 +251,9 @@ def _dose(turn: _Turn) -> Answer:
         turn.answer.status = "error"
         turn.answer.answer = str(exc)
         turn.answer.tool_calls.append(ToolCall(tool="calculate_dose", input=_jsonable(args), output={"error": str(exc)}))
-        if "weight" in str(exc).lower() and "range" in str(exc).lower():
+        if "weight" in str(exc).lower():  # an impossible weight is not kept for the next turn
             f.pop("weight", None)
+            f.pop("weight_unit", None)
         if "mg/kg" in str(exc):
             f.pop("mg_per_kg", None)
         return turn.answer
@@ -255,15 +270,16 @@ def _case(facts: dict) -> dict:
     case: dict[str, Any] = {"payer": facts.get("payer")}
     if facts.get("line_of_business"):
         case["line_of_business"] = _LOB_FIELD[facts["line_of_business"]]
-    for key in ("age", "her2_ihc", "her2_ish", "request_type", "days_on_therapy", "responding", "interval_days", "shortage"):
+    for key in ("age", "her2_ihc", "her2_ish", "request_type", "days_on_therapy", "responding", "interval_days", "shortage",
+                "dose_evidence_submitted", "on_plan_benefit", "dose_increase", "number_of_doses"):
         if facts.get(key) is not None:
             case[key] = facts[key]
     if facts.get("diagnosis"):
         case["diagnosis"] = _DIAG[facts["diagnosis"]]
     elif facts.get("indication"):
         case["diagnosis"] = "mbc" if facts["indication"] == "mbc" else "ebc_residual"
-    if facts.get("oncologist"):
-        case["prescriber_oncologist"] = True
+    if facts.get("oncologist") is not None:
+        case["prescriber_oncologist"] = facts["oncologist"]
     if facts.get("prior_therapies"):
         case["prior_therapies"] = facts["prior_therapies"]
     if facts.get("mg_per_kg") is not None:
@@ -276,9 +292,9 @@ def _case(facts: dict) -> dict:
         case["combined_with"] = [regimen.split(":", 1)[1]]
     if facts.get("line_of_therapy"):
         case["line_of_therapy"] = 1 if facts["line_of_therapy"] == "first" else 2
-    if facts.get("cycle") and facts.get("indication") == "ebc":
+    if facts.get("cycle") and facts.get("indication") == "ebc" and not facts.get("number_of_doses"):
         case["number_of_doses"] = facts["cycle"]
-    if facts.get("requested_product"):
+    if facts.get("requested_product") and facts.get("payer") != "centene":  # Centene's policy is Kadcyla's own
         case["requested_product"] = facts["requested_product"]
     if facts.get("preferred_failures"):
         case["preferred_trials"] = [
@@ -320,41 +336,70 @@ def _code(turn: _Turn, clean: str) -> Answer:
     return turn.answer
 
 
+# A sentence ends at . ! ? followed by white space, or at a line break: never inside "3.6", "C50.x" or "0.22".
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\s*\n\s*")
+_WHOLE_PASSAGE = 350  # passages this short are quoted whole: a table row or list keeps its context
+_PAYER_DOCS = {"centene": "centene-cp-phar-229", "oscar": "oscar-cg101"}
+
+
 def _sentences(hit: dict) -> list[dict]:
     """Sentences (or lines) of a passage, each an exact substring with its own offsets."""
-    out = []
-    for m in re.finditer(r"[^\n.!?]+(?:[.!?](?=\s|$)|$)", hit["quote"]):
-        s = m.group(0).strip()
-        if len(s) < 12 or s.endswith("?"):
-            continue
-        start = hit["start"] + m.start() + (len(m.group(0)) - len(m.group(0).lstrip()))
-        out.append({**hit, "quote": s, "start": start, "end": start + len(s)})
+    out, pos, text = [], 0, hit["quote"]
+    for m in [*_SENTENCE_END.finditer(text), None]:
+        end = m.start() if m else len(text)
+        raw = text[pos:end]
+        s = raw.strip()
+        if len(s) >= 12 and not s.endswith("?"):
+            start = hit["start"] + pos + (len(raw) - len(raw.lstrip()))
+            out.append({**hit, "quote": s, "start": start, "end": start + len(s)})
+        pos = m.end() if m else len(text)
     return out
 
 
-def _document(turn: _Turn, clean: str) -> Answer:
+def _best_quote(hit: dict, terms: set[str]) -> tuple[int, dict]:
+    """The passage itself when short, else its best sentence and the one after it; with its term overlap."""
     from assistant.retrieval import tokenize
 
-    from assistant.retrieval import MAX_QUERY_CHARS
+    whole = hit["quote"].strip()
+    if len(whole) <= _WHOLE_PASSAGE:
+        lead = len(hit["quote"]) - len(hit["quote"].lstrip())
+        return len(terms & set(tokenize(whole))), {**hit, "quote": whole, "start": hit["start"] + lead, "end": hit["start"] + lead + len(whole)}
+    sents = _sentences(hit) or [hit]
+    scores = [len(terms & set(tokenize(x["quote"]))) for x in sents]
+    i = max(range(len(sents)), key=lambda j: (scores[j], -j))
+    best = sents[i]
+    if i + 1 < len(sents) and sents[i + 1]["end"] - best["start"] <= _WHOLE_PASSAGE:
+        nxt = sents[i + 1]
+        source = get_corpus().doc(hit["doc_id"]).text
+        best = {**best, "quote": source[best["start"]:nxt["end"]], "end": nxt["end"]}
+    return scores[i], best
+
+
+def _document(turn: _Turn, clean: str) -> Answer:
+    from assistant.retrieval import MAX_QUERY_CHARS, tokenize
 
     query = clean
     if len(query) > MAX_QUERY_CHARS:  # a long pasted note: search with its last part, where the question is
         query = query[-MAX_QUERY_CHARS:]
         turn.answer.warnings.append(f"Searched with the last {MAX_QUERY_CHARS:,} characters of the text.")
-    hits = turn.call("search_corpus", {"query": query, "k": 5})
+    payer = read_slots(clean).payer
+    hits = turn.call("search_corpus", {"query": query, "k": 8 if payer else 5})
+    if payer:  # a question about one payer's policy is answered from that policy first
+        own = [h for h in hits if h["doc_id"] == _PAYER_DOCS[payer]]
+        hits = own + [h for h in hits if h["doc_id"] != _PAYER_DOCS[payer]]
     if not hits:
         turn.answer.status = "out_of_scope"
         turn.answer.answer = SCOPE
         return turn.answer
-    q = set(tokenize(clean))
-    scored = []
-    for rank, hit in enumerate(hits[:3]):
-        for sent in _sentences(hit):
-            overlap = len(q & set(tokenize(sent["quote"])))
-            scored.append((overlap - 0.5 * rank, -rank, sent))
-    scored.sort(key=lambda x: (-x[0], -x[1]))
-    chosen = [s for _, _, s in scored[:3]] or [hits[0]]
-    chosen.sort(key=lambda s: (s["doc_id"], s["start"]))
+    terms = set(tokenize(clean))
+    chosen = []
+    for hit in hits[:3]:
+        overlap, quote = _best_quote(hit, terms)
+        if chosen and overlap == 0:
+            continue  # a lower-ranked passage sharing no word with the question adds noise, not support
+        if any(q["doc_id"] == quote["doc_id"] and q["start"] < quote["end"] and quote["start"] < q["end"] for q in chosen):
+            continue
+        chosen.append(quote)
     lines = [compose.compose_passages(chosen, turn.cites)]
     notes, warnings = _conflict_notes(clean, turn.cites)
     lines.extend(notes)

@@ -160,7 +160,26 @@ def compose_code(result: dict, cites: Citations) -> str:
         lines.append(f"Warning: {warning.get('text', '')} {markers}".rstrip())
     for unit in result.get("units", []):
         lines.append(f"- {unit.get('jcode')}: {unit.get('mg')} mg = {unit.get('units')} billing units ({unit.get('rounding')}) {cites.add(unit.get('source'))}".rstrip())
+    products = result.get("products") or []
+    if len(products) <= 3:
+        lines.extend(_product_facts(p, cites, with_doses=len(products) > 1 or "dose" in (result.get("query") or "").lower())
+                     for p in products)
     return "\n".join(line for line in lines if line)
+
+
+def _product_facts(product: dict, cites: Citations, with_doses: bool) -> str:
+    """A biller's card for one product: J-code, HCPCS descriptor, one billing unit, and the dose if asked."""
+    brand = (product.get("brand") or {}).get("value") or product.get("id")
+    parts = []
+    if (jcode := product.get("jcode")) and (desc := product.get("descriptor")):
+        parts.append(f"{jcode['value']} descriptor “{desc['value']}” {cites.add(desc.get('source'))}".rstrip())
+    if unit := product.get("mg_per_unit"):
+        parts.append(f"one billing unit = {_fig(unit)} {cites.add(unit.get('source'))}".rstrip())
+    if with_doses:
+        for dose in product.get("doses") or []:
+            context = " ".join(x for x in (dose.get("schedule"), f"({dose['context']})" if dose.get("context") else "") if x)
+            parts.append(f"dose {_fig(dose)} {context} {cites.add(dose.get('source'))}".rstrip())
+    return f"- {brand}: " + "; ".join(parts) if parts else ""
 
 
 def compose_passages(passages: list[dict], cites: Citations) -> str:

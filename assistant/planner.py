@@ -17,30 +17,9 @@ import numpy as np
 import yaml
 from rapidfuzz import fuzz, process
 
+from assistant.sanitize import strip_injections  # noqa: F401 - the agent imports it from here
+
 INTENTS = ("dose", "policy", "code", "document", "out_of_scope")
-
-# -- injected instructions ----------------------------------------------------
-_INJECTION = re.compile(
-    r"ignore (?:all |any |the )?(?:previous|prior|above|earlier)|disregard|forget (?:your|all|previous)|"
-    r"system prompt|you are now|act as|pretend|new instructions?|developer mode|jailbreak|override|"
-    r"\b(?:system|assistant|admin)\s*:|mark (?:it |this |the \w+ |as )*(?:as )?approved|"
-    r"(?:patient|pt|member|request|case) (?:is|was|has been) (?:already )?(?:pre-?)?approved|"
-    r"auto-?approve|approve (?:this|the|it)|always (?:say|answer|approve)|do not (?:check|cite)|"
-    r"<\s*/?\s*(?:script|img|iframe|a)\b|!\[[^\]]*\]\([^)]*\)|\[[^\]]*\]\((?:https?|javascript|data):[^)]*\)",
-    re.IGNORECASE,
-)
-_SENTENCE = re.compile(r"[^.!?\n;]+[.!?;]?|\n")
-
-
-def strip_injections(text: str) -> tuple[str, list[str]]:
-    """Remove sentences that try to instruct the assistant; return the rest and what was removed."""
-    kept, removed = [], []
-    for piece in _SENTENCE.findall(text):
-        if _INJECTION.search(piece):
-            removed.append(piece.strip())
-        else:
-            kept.append(piece)
-    return "".join(kept), removed
 
 
 # -- slots ---------------------------------------------------------------------
@@ -74,31 +53,48 @@ class Slots:
     requested_product: str | None = None
     preferred_failures: list[str] = field(default_factory=list)
     shortage: bool | None = None
+    bad_date: str | None = None  # a date as written that is not a real date ("2026-13-45")
+    number_of_doses: int | None = None
+    dose_evidence_submitted: bool | None = None
+    on_plan_benefit: bool | None = None
+    dose_increase: bool | None = None
 
     def given(self) -> dict:
         out = {}
         for key, value in self.__dict__.items():
-            if value not in (None, [], False) or (key in ("responding", "oncologist", "shortage") and value is False):
+            if value not in (None, [], False) or (key in _BOOL_FACTS and value is False):
                 out[key] = value
         return out
 
 
+_BOOL_FACTS = ("responding", "oncologist", "shortage", "dose_evidence_submitted", "on_plan_benefit", "dose_increase")
 _NUM = r"(\d{1,4}(?:\.\d+)?)"
+# A minus sign before the number is kept (not after a digit: "60-70 kg" is a range), so that
+# "-70 kg" reaches the calculator as an impossible weight instead of silently becoming 70 kg.
 _WEIGHT = re.compile(
-    rf"(?:\b(?:wt|weight|weighs|weighing)\s*(?:is|of|=|:)?\s*)?{_NUM}\s*-?\s*(kgs?|kilo(?:gram)?s?|lbs?|pounds?|#)(?![a-z/])",
+    rf"(?:\b(?:wt|weight|weighs|weighing)\s*(?:is|of|=|:)?\s*)?(?:(?<![\w.])([-−–])\s?)?{_NUM}\s*-?\s*"
+    r"(kgs?|kilo(?:gram)?s?|lbs?|pounds?|#)(?![a-z/])",
     re.IGNORECASE,
 )
+_LONE_UNIT = re.compile(r"^\s*(?:in\s+)?(kgs?|kilo(?:gram)?s?|lbs?|pounds?)\s*\.?\s*$", re.IGNORECASE)
 _BARE_WEIGHT = re.compile(rf"\b(?:wt|weight|weighs|weighing)\s*(?:is|of|=|:)?\s*{_NUM}\b(?!\s*(?:mg|kg|lb|%|mm|cm|y))", re.IGNORECASE)
 _LONE_NUMBER = re.compile(rf"^\s*{_NUM}\s*\.?\s*$")
+_NUMBER_PATIENT = re.compile(rf"\b(?:a|an|for)\s+{_NUM}\s+(?:patient|pt|woman|man|female|male|lady|gentleman)\b", re.IGNORECASE)
 _MG_PER_KG = re.compile(rf"{_NUM}\s*mg\s*/\s*kg|{_NUM}\s*mg\s+per\s+kg", re.IGNORECASE)
 _CYCLE = re.compile(r"\b(?:cycle|cyc|c)\s*#?\s*(\d{1,2})\b(?!\s*(?:kg|lb|mg))|\b(\d{1,2})(?:st|nd|rd|th)\s+(?:cycle|dose|infusion)\b", re.IGNORECASE)
 _FIRST_CYCLE = re.compile(r"\b(?:first|initial)\s+(?:cycle|dose|infusion)\b", re.IGNORECASE)
-_AGE = re.compile(r"\b(\d{1,3})\s*(?:-|\s)?(?:y/?o|yo|yrs?|years?)(?:\s*-?\s*old)?\b|\bage[d:]?\s*(?:is\s*)?(\d{1,3})\b", re.IGNORECASE)
+_AGE = re.compile(r"\b(\d{1,3})\s*(?:-|\s)?(?:y/?o|yo|yrs?|years?)(?:\s*-?\s*old)?\b|\bage[d:]?\s*(?:is\s*)?(\d{1,3})\b|\b(?:just\s+)?turned\s+(\d{1,3})\b", re.IGNORECASE)
 _DATE_ISO = re.compile(r"\b(20\d\d)-(\d{1,2})-(\d{1,2})\b")
 _DATE_US = re.compile(r"\b(\d{1,2})/(\d{1,2})/(20\d\d)\b")
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_DATE_WORDS = re.compile(
+    r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(20\d\d)\b|"
+    r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?,?\s+(20\d\d)\b",
+    re.IGNORECASE,
+)
 _IHC = re.compile(r"\b(?:ihc|her-?2)\s*(?:ihc\s*)?(?:score\s*)?(?:of\s*)?([0-3])\s*(\+|plus)?(?!\d)", re.IGNORECASE)
 _ISH = re.compile(
-    r"\b(?:ish|fish|cish|sish|ddish)\s*(?:is\s*|was\s*|result\s*)?(positive|pos|\+|amplified|negative|neg|-|non-?amplified|not amplified|pending|not done|ordered|not performed)",
+    r"\b(?:ish|fish|cish|sish|ddish)\s*(?:(?:is|was|result|still|currently|test|reflex)\s*)*(positive|pos|\+|amplified|negative|neg|-|non-?amplified|not amplified|pending|not done|ordered|not performed)",
     re.IGNORECASE,
 )
 _DAYS = re.compile(r"\b(\d{1,4})\s*days?\b", re.IGNORECASE)
@@ -112,7 +108,8 @@ _PAYERS = {
     "centene": re.compile(r"\b(centene|ambetter|wellcare|health net|superior health|sunshine health|peach state)\b", re.I),
     "oscar": re.compile(r"\boscar\b", re.I),
 }
-_OTHER_PAYERS = re.compile(r"\b(aetna|united ?healthcare|uhc|cigna|humana|bcbs|blue cross|anthem|kaiser|medicare)\b", re.I)
+# Medicare is not a payer policy we hold, but the billing guide gives its payment rate and PA rules.
+_OTHER_PAYERS = re.compile(r"\b(aetna|united ?healthcare|uhc|cigna|humana|bcbs|blue cross|anthem|kaiser)\b", re.I)
 _LOB = [
     ("medicaid", re.compile(r"\bmedicaid\b", re.I)),
     ("him", re.compile(r"\b(him|marketplace|exchange|health insurance marketplace|ambetter)\b", re.I)),
@@ -161,8 +158,10 @@ def read_slots(text: str) -> Slots:
     s = Slots()
     low = text.lower()
     if m := _WEIGHT.search(text):
-        s.weight, s.weight_unit = float(m.group(1)), _unit(m.group(2))
-    elif (m := _BARE_WEIGHT.search(text)) or (m := _LONE_NUMBER.match(text)):
+        s.weight, s.weight_unit = float(m.group(2)) * (-1 if m.group(1) else 1), _unit(m.group(3))
+    elif m := _LONE_UNIT.match(text):
+        s.weight_unit = _unit(m.group(1))
+    elif (m := _BARE_WEIGHT.search(text)) or (m := _LONE_NUMBER.match(text)) or (m := _NUMBER_PATIENT.search(text)):
         s.weight, s.weight_bare = float(m.group(1)), True
     if m := _MG_PER_KG.search(text):
         s.mg_per_kg = float(m.group(1) or m.group(2))
@@ -171,11 +170,17 @@ def read_slots(text: str) -> Slots:
     elif _FIRST_CYCLE.search(text):
         s.cycle = 1
     if m := _AGE.search(text):
-        s.age = int(m.group(1) or m.group(2))
+        s.age = int(m.group(1) or m.group(2) or m.group(3))
     if m := _DATE_ISO.search(text):
         s.date_of_service = _safe_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
     elif m := _DATE_US.search(text):
         s.date_of_service = _safe_date(int(m.group(3)), int(m.group(1)), int(m.group(2)))
+    elif m := _DATE_WORDS.search(text):
+        month = m.group(1) or m.group(5)
+        day = m.group(2) or m.group(4)
+        s.date_of_service = _safe_date(int(m.group(3) or m.group(6)), _MONTHS.index(month[:3].lower()) + 1, int(day))
+    if m and s.date_of_service is None:
+        s.bad_date = m.group(0)
     for name, rx in _INDICATION:
         if rx.search(text):
             s.indication = name
@@ -208,6 +213,8 @@ def read_slots(text: str) -> Slots:
             break
     if _PRIOR_CONTEXT.search(text) or "neoadjuvant" in low:
         s.prior_therapies = [name for name, rx in _THERAPIES.items() if rx.search(text)]
+        if m := re.search(r"\b(?:only|sole)\s+prior\s+(?:therapy|treatment|regimen)\s+(?:was|is|has been)\s+([a-z][a-z\- ]{2,40}?)(?:[.,;]|$)", low):
+            s.prior_therapies = list(dict.fromkeys([*s.prior_therapies, m.group(1).strip()]))
     if re.search(r"\b(single[- ]agent|monotherapy|alone)\b", low):
         s.regimen = "single_agent"
     elif re.search(r"\b(with|plus|\+|and|combined with|combination with)\s+neratinib\b", low):
@@ -228,7 +235,12 @@ def read_slots(text: str) -> Slots:
         s.responding = True
     elif re.search(r"\b(not responding|no response|progressing|progression)\b", low) and s.request_type == "continuation":
         s.responding = False
-    if re.search(r"\b(oncologist|oncology|onc\b|heme/onc|hem/onc)", low):
+    if re.search(r"\b(?:no|not|without|non-?)\s+(?:an?\s+|any\s+)?(?:oncolog|onc\b|hem)", low) or (
+        re.search(r"\b(family (?:physician|doctor|medicine)|primary care|pcp|internist|general practitioner|gp)\b", low)
+        and not re.search(r"\b(?:consult(?:ing|ed|ation)?|in consultation|with)\s+(?:with\s+)?(?:an?\s+)?(?:oncolog|onc\b)", low)
+    ):
+        s.oncologist = False
+    elif re.search(r"\b(oncologist|oncology|onc\b|heme/onc|hem/onc)", low):
         s.oncologist = True
     if m := _EVERY.search(text):
         n = int(m.group(1))
@@ -243,6 +255,28 @@ def read_slots(text: str) -> Slots:
                 s.preferred_failures.append(f"{product}:{outcome}")
     if re.search(r"\bshortage|unavailab", low):
         s.shortage = True
+    if m := re.search(r"\b(\d{1,3})\s+(?:total\s+)?(?:doses|cycles|infusions)\b", low):
+        s.number_of_doses = int(m.group(1))
+    if re.search(r"\b(?:no|without|not (?:yet )?(?:submitted|provided|attached)[^.]*)\s*(?:supporting\s+)?(?:literature|evidence|citations?)\b", low) or re.search(
+        r"\b(?:literature|evidence)\s+(?:was|were|is)\s+not\s+(?:submitted|provided|attached)", low
+    ):
+        s.dose_evidence_submitted = False
+    elif re.search(r"\b(?:supporting\s+)?(?:literature|evidence|citations?)\s+(?:was\s+|were\s+|is\s+)?(?:submitted|attached|provided)\b", low):
+        s.dose_evidence_submitted = True
+    if re.search(r"\bno dose (?:increase|escalation)|not (?:a|requesting a) dose increase|same dose\b", low):
+        s.dose_increase = False
+    elif re.search(r"\bdose (?:increase|escalation)\b|\bincrease (?:the|her|his) dose\b", low) and s.request_type == "continuation":
+        s.dose_increase = True
+    if s.request_type == "continuation" and re.search(
+        r"\b(?:through|via|under|with|by) (?:centene|oscar|the plan|this plan|us|our plan|ambetter|wellcare)\b|currently (?:on|receiving)", low
+    ):
+        s.on_plan_benefit = True
+    if s.request_type == "continuation" and s.days_on_therapy is None:
+        if m := re.search(r"\b(\d{1,2})\s*(months?|mos?|weeks?|wks?)\b", low):
+            n = int(m.group(1))
+            s.days_on_therapy = n * 30 if m.group(2).startswith("m") else n * 7
+    if s.requested_product is None and re.search(r"\b(kadcyla|t-?dm1|ado-trastuzumab)", low):
+        s.requested_product = "kadcyla"
     return s
 
 
@@ -255,7 +289,7 @@ def _safe_date(y: int, m: int, d: int) -> date | None:
 
 # -- intent --------------------------------------------------------------------
 _CODE_RX = re.compile(r"\bj\d{4}\b|\b\d{5}-\d{3,4}-\d{1,2}\b|\b\d{10,11}\b", re.I)
-_DOSE_WORDS = ["dose", "dosing", "vial", "vials", "waste", "units", "jw", "jz", "mg", "reimbursement", "payment",
+_DOSE_WORDS = ["dose", "dosing", "vial", "vials", "waste", "units", "jw", "jz", "mg", "reimbursement", "payment", "pay", "paid",
                "bill", "billing", "how much", "calculate", "volume", "ml"]
 _POLICY_WORDS = ["cover", "covered", "coverage", "criteria", "prior auth", "authorization", "eligible",
                  "qualify", "meet", "approve", "approval", "pa ", "policy", "exception", "non-preferred"]
@@ -266,7 +300,8 @@ _SCOPE_WORDS = _DRUG_WORDS + ["infusion", "reconstitut", "dextrose", "filter", "
                               "medicare", "payer", "breast", "biomarker", "ihc", "ish", "neratinib", "nsclc",
                               "salivary", "denial", "denied", "claim", "premedication", "side effect", "storage",
                               "vial", "dose", "dosing", "waste", "jw", "jz", "pa", "prior authorization", "d5w", "dilut",
-                              "saline", "sodium chloride", "pregnan", "contracept", "pediatric", "lfts"]
+                              "saline", "sodium chloride", "pregnan", "contracept", "pediatric", "lfts", "genentech",
+                              "access solutions", "co-pay", "copay", "j code", "j-code"]
 _OTHER_DRUGS = re.compile(
     r"\b(keytruda|pembrolizumab|opdivo|nivolumab|tecentriq|atezolizumab|ibrance|palbociclib|verzenio|kisqali|"
     r"tukysa|tucatinib|nerlynx|xeloda|capecitabine|lapatinib|tykerb|avastin|bevacizumab|rituximab|rituxan|"
@@ -284,19 +319,64 @@ class Intent:
     by: str  # rule | embedding
 
 
+_KADCYLA = re.compile(r"\b(kadcyla|kadcila|kadsyla|kadcyl|t-?dm-?1|ado-?trastuzumab|trastuzumab emtansine|j9354)\b", re.I)
+_OTHER_HER2 = re.compile(
+    r"\b(herceptin|enhertu|t-?dxd|deruxtecan|perjeta|pertuzumab|phesgo|margenza|margetuximab|docetaxel|paclitaxel|"
+    r"taxotere|taxol|nab-?paclitaxel|abraxane|lapatinib|neratinib)\b|(?<!ado-)(?<!ado )\btrastuzumab\b(?! emtansine)",
+    re.I,
+)
+_DOSE_ASK = re.compile(r"\b(dose|doses|dosing|dosed|mg/kg|how many vials|how much)\b", re.I)
+_CODE_WORDS = re.compile(r"\b(j[- ]?codes?|hcpcs|ndcs?|descriptor|billing units?)\b", re.I)
+# Requests for advice no document here gives, even when they mention claims or denials.
+_OFF_TOPIC = re.compile(r"\b(lawyer|attorney|legal advice|sue|lawsuit|stock|invest\w*|recipe|weather)\b", re.I)
+# Questions that mention a dose but ask what the documents say, not to compute one for a patient.
+_DOC_CUES = re.compile(
+    r"\b(monitor\w*|before each|missed|miss(?:es)? a|delay\w*|reduc\w*|re-?escalat\w*|increased? again|sterile water|"
+    r"reconstitut\w*|dilut\w*|d5w|dextrose|label(?:ed)? dose|standard dose|recommended dose|usual dose|per kg|"
+    r"maximum|max dose|stor(?:e|ed|age)|premedicat\w*|side effects?|toxicit\w*|lfts?|liver|lvef|pregnan\w*|"
+    r"pediatric|children|child|elderly|renal|hepatic|concentration|ph|filter|infusion time|how long|"
+    r"history|permanent code|before j9354|mechanism|approved|approval date|phone|fax|portal|contact|co-?pay|"
+    r"assistance|foundation)\b",
+    re.I,
+)
+# Words that make a coverage question about one patient rather than about the policy in general.
+_PATIENT_WORDS = re.compile(r"\b(this|my|the|our|a|an) (patient|pt|member|case|woman|man)\b|\b(she|he|her|his|pt)\b|"
+                            r"\b(meet|meets|qualify|qualifies|tried|failed|after (?:two|three|\d|both|all|the) )", re.I)
+_PATIENT_FACTS = ("age", "her2_ihc", "her2_ish", "her2_positive_stated", "prior_therapies", "request_type", "regimen",
+                  "line_of_therapy", "number_of_doses", "days_on_therapy", "responding", "preferred_failures", "weight")
+
+
+def _patient_specific(text: str, slots: Slots) -> bool:
+    given = slots.given()
+    return any(k in given for k in _PATIENT_FACTS) or bool(_PATIENT_WORDS.search(text))
+
+
 def classify(text: str, slots: Slots, similarity=None) -> Intent:
     """Rules first; the embedding similarity to intent examples settles the rest."""
     low = f" {text.lower()} "
-    in_scope = _fuzzy_has(low, _SCOPE_WORDS, cutoff=88) or bool(_CODE_RX.search(text))
+    in_scope = _fuzzy_has(low, _SCOPE_WORDS, cutoff=88) or bool(_CODE_RX.search(text)) or bool(_KADCYLA.search(text))
     other_drug = _OTHER_DRUGS.search(text)
     about_kadcyla_family = _fuzzy_has(low, _DRUG_WORDS, cutoff=85)
-    if other_drug and not about_kadcyla_family:
+    kadcyla = bool(_KADCYLA.search(text))
+    if (other_drug and not about_kadcyla_family) or _OFF_TOPIC.search(text):
         return Intent("out_of_scope", 1.0, "rule")
     codes = bool(_CODE_RX.search(text))
-    confusion = re.search(r"\b(same as|is (?:it|this|j\d{4}) |vs\.?|versus|difference|confus|mix(?:ed)? up|which (?:code|drug|product)|what (?:drug|product) is)\b", low)
+    code_words = bool(_CODE_WORDS.search(text))
+    confusion = re.search(
+        r"\b(same as|is (?:it|this|j\d{4}) |vs\.?|versus|difference|confus|mix(?:ed)?(?: \w+)? up|which (?:code|drug|product)|"
+        r"what (?:drug|product) is|substitut|interchangeab)", low)
+    other_her2 = _OTHER_HER2.search(text) or (other_drug and about_kadcyla_family)
+    # Dosing another drug is outside the corpus; comparing it with Kadcyla is a product question.
+    patient_context = slots.payer or slots.unsupported_payer or slots.prior_therapies
+    if other_her2 and _DOSE_ASK.search(text) and not codes and not code_words and not patient_context:
+        if not kadcyla:
+            return Intent("out_of_scope", 1.0, "rule")
+        if confusion and slots.weight is None:
+            return Intent("code", 1.0, "rule")
     names = sum(1 for w in ("kadcyla", "enhertu", "herceptin", "perjeta", "phesgo", "margenza", "t-dxd", "t-dm1", "trastuzumab") if w in low)
+    history = re.search(r"\b(before j9354|permanent code|history|previously|used to be|prior to j9354|c9131|j3490|j9999)\b", low)
     if codes and (confusion or names or "ndc" in low or len(text) < 40) and not re.search(r"\bcover|criteria|eligib|approv", low):
-        if not (slots.weight and slots.weight_unit):
+        if not (slots.weight and slots.weight_unit) and not history:
             return Intent("code", 1.0, "rule")
     policy_hit = any(w in low for w in _POLICY_WORDS) or slots.payer is not None or slots.unsupported_payer
     dose_hit = any(re.search(rf"\b{re.escape(w)}\b", low) for w in _DOSE_WORDS)
@@ -304,11 +384,14 @@ def classify(text: str, slots: Slots, similarity=None) -> Intent:
         if not (policy_hit and not dose_hit):
             return Intent("dose", 1.0, "rule")
     if policy_hit and (slots.payer or slots.unsupported_payer or re.search(r"\bcover|meet|criteria|eligib|qualif|approv", low)):
-        if not re.search(r"\b(what (?:does|is)|where|how do|list|which documents|phone|fax|portal|contact)\b", low) or slots.payer and (slots.her2_ihc or slots.age or slots.diagnosis):
+        general = not re.search(r"\b(what (?:does|is)|where|how do|list|which documents|phone|fax|portal|contact)\b", low)
+        if slots.unsupported_payer or (_patient_specific(text, slots) and (general or slots.payer)):
             return Intent("policy", 1.0, "rule")
-    if (confusion and names >= 2) or (names and re.search(r"\b(j-?code|hcpcs|ndc|billing unit)\b", low) and re.search(r"\bwhat is|which|is\b", low) and "dose" not in low):
+        if slots.payer:  # a question about the policy itself: answered from that payer's document
+            return Intent("document", 0.9, "rule")
+    if (confusion and names >= 2) or (names and code_words and re.search(r"\bwhat(?:'s| is)|which|\bis\b", low) and "dose" not in low and not history):
         return Intent("code", 0.9, "rule")
-    if re.search(r"\b(calculate|compute|how many vials|what(?:'s| is) the dose|dose for|vials for)\b", low):
+    if re.search(r"\b(calculate|compute|how many vials|what(?:'s| is) the dose|dose for|vials for)\b", low) and not _DOC_CUES.search(text):
         return Intent("dose", 0.9, "rule")
     similarity = similarity(text) if callable(similarity) else similarity
     if similarity:
@@ -317,9 +400,13 @@ def classify(text: str, slots: Slots, similarity=None) -> Intent:
             ranked = sorted(similarity, key=similarity.get, reverse=True)
             best = ranked[1]
         if similarity[best] >= 0.35 and (in_scope or best == "out_of_scope"):
-            if best == "dose" and slots.weight is None and not re.search(r"\b(dose|dosing|vial|waste|jw|jz|units)\b", low):
+            if best == "dose" and slots.weight is None and (
+                _DOC_CUES.search(text) or not re.search(r"\b(dose|dosing|vial|waste|jw|jz|units)\b", low)
+            ):
                 best = "document"
             if best == "policy" and not (slots.payer or slots.unsupported_payer or "cover" in low or "criteria" in low):
+                best = "document"
+            if best == "code" and not (codes or confusion or code_words or names >= 2):
                 best = "document"
             return Intent(best, similarity[best], "embedding")
     if in_scope:

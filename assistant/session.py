@@ -19,6 +19,7 @@ class Session(BaseModel):
     id: str | None = None
     facts: dict[str, Any] = Field(default_factory=dict)
     pending: str | None = Field(default=None, description="intent waiting for the facts asked for")
+    last_intent: str | None = Field(default=None, description="intent of the previous answered turn")
     turns: int = 0
 
     def remember(self, given: dict[str, Any]) -> None:
@@ -26,10 +27,11 @@ class Session(BaseModel):
             if key in ("prior_therapies", "preferred_failures"):
                 merged = list(dict.fromkeys([*self.facts.get(key, []), *value]))
                 self.facts[key] = merged
-            elif key not in ("weight_bare",):
+            elif key not in ("weight_bare", "bad_date"):
                 self.facts[key] = value.isoformat() if hasattr(value, "isoformat") else value
-        if given.get("weight") is not None and given.get("weight_unit"):
-            self.facts.pop("weight_bare", None)
+        if given.get("weight_bare"):
+            # a new weight without its unit must not borrow the unit of an earlier weight
+            self.facts.pop("weight_unit", None)
 
 
 def session_key(session_id: str) -> str:

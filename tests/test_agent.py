@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from assistant import agent
 from assistant.agent import ASK_INDICATION, ASK_WEIGHT, ask
 from assistant.corpus import get_corpus
 from assistant.models import Answer
@@ -280,8 +281,8 @@ def test_policy_conversation_asks_payer_then_diagnosis():
 LIMIT_ERRORS = [
     ("", "empty"),
     ("   \n\t ", "empty"),
-    ("a" * 5000, "4,000"),
-    ("70 kg mbc dose " + "x" * 4990, "4,000"),
+    ("a" * 5000, "2,500"),
+    ("70 kg mbc dose " + "x" * 4990, "2,500"),
 ]
 
 
@@ -293,7 +294,7 @@ def test_unusable_text_is_an_error(question, message):
     assert a.tool_calls == []
 
 
-NOTE = "Oncology clinic note. HER2-positive breast cancer, on surveillance. Labs reviewed, no new complaints. " * 25
+NOTE = "Oncology clinic note. HER2-positive breast cancer, on surveillance. Labs reviewed, no new complaints. " * 20
 
 
 @pytest.mark.parametrize(
@@ -302,9 +303,9 @@ NOTE = "Oncology clinic note. HER2-positive breast cancer, on surveillance. Labs
      (" Is J9354 Enhertu?", "code")],
 )
 def test_pasted_note_within_the_question_limit_is_answered(tail, intent):
-    """A 2,600-character question is under the 4,000 limit; no tool may refuse it for length."""
+    """A 2,100-character question is under the 2,500 limit; no tool may refuse it for length."""
     question = NOTE + tail
-    assert 2000 < len(question) < 4000
+    assert 2000 < len(question) < agent.MAX_QUESTION_CHARS
     a = fresh(question)
     assert (a.status, a.intent) == ("answered", intent), a.answer
 
