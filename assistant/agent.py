@@ -21,7 +21,7 @@ from assistant.corpus import check_input_text, get_corpus
 from assistant.errors import AssistantError, DataError, InputError
 from assistant.guard import grounding
 from assistant.models import Answer, ToolCall
-from assistant.planner import Slots, classify, intent_model, read_slots, strip_injections
+from assistant.planner import Slots, classify, intent_model, read_slots, search_query, strip_injections
 from assistant.session import Session, SessionStore
 from assistant.settings import get_settings
 
@@ -197,7 +197,7 @@ def _intent(clean: str, slots: Slots, session: Session) -> str:
     f = session.facts
     if slots.cycle is not None and f.get("weight") and f.get("weight_unit") and f.get("indication"):
         # "what about cycle 2?" after a dose answer: the same patient, the next cycle
-        if classify(clean, slots, similarity=lambda t: intent_model().similarity(t)).name in ("dose", "document"):
+        if classify(clean, slots, similarity=lambda t: intent_model().similarity(t)).name not in ("policy", "code"):
             return "dose"
     short_reply = len(clean) < 80 and not re.search(r"\?|\b(what|how|is|does|can|which)\b", clean.lower())
     if pending and (short_reply or _only_facts(clean, slots) or ("?" not in clean and slots.given())):
@@ -329,7 +329,13 @@ def _policy(turn: _Turn, slots: Slots) -> Answer:
 
 
 def _code(turn: _Turn, clean: str) -> Answer:
-    result = turn.call("disambiguate_code", {"query": clean})
+    from assistant.retrieval import MAX_QUERY_CHARS
+
+    query = clean
+    if len(query) > MAX_QUERY_CHARS:  # a long pasted note: the question is at its end
+        query = query[-MAX_QUERY_CHARS:]
+        turn.answer.warnings.append(f"Read codes and names from the last {MAX_QUERY_CHARS:,} characters of the text.")
+    result = turn.call("disambiguate_code", {"query": query})
     turn.answer.answer = compose.compose_code(result, turn.cites)
     if result.get("verdict") in ("conflicting", "ambiguous"):
         turn.answer.warnings.append(f"Product/code check: {result['verdict']} — confirm before the claim.")
@@ -338,7 +344,7 @@ def _code(turn: _Turn, clean: str) -> Answer:
 
 # A sentence ends at . ! ? followed by white space, or at a line break: never inside "3.6", "C50.x" or "0.22".
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\s*\n\s*")
-_WHOLE_PASSAGE = 350  # passages this short are quoted whole: a table row or list keeps its context
+_WHOLE_PASSAGE = 500  # passages this short are quoted whole: a table or list keeps its context
 _PAYER_DOCS = {"centene": "centene-cp-phar-229", "oscar": "oscar-cg101"}
 
 
@@ -356,16 +362,39 @@ def _sentences(hit: dict) -> list[dict]:
     return out
 
 
-def _best_quote(hit: dict, terms: set[str]) -> tuple[int, dict]:
+@lru_cache(maxsize=4)
+def _idf(corpus_dir: str) -> dict[str, float]:
+    """Inverse line frequency of each word over the corpus: "margenza" outweighs "preferred"."""
+    from math import log
+
+    from assistant.retrieval import tokenize
+
+    corpus = get_corpus()
+    lines = [line for doc in corpus.docs.values() for line in doc.text.splitlines() if line.strip()]
+    df: dict[str, int] = {}
+    for line in lines:
+        for tok in set(tokenize(line)):
+            df[tok] = df.get(tok, 0) + 1
+    return {tok: log(len(lines) / n) for tok, n in df.items()}
+
+
+def _overlap(terms: set[str], text: str) -> float:
+    from assistant.retrieval import tokenize
+
+    idf = _idf(str(get_corpus().dir))
+    return sum(idf.get(t, 0.0) for t in terms & set(tokenize(text)))
+
+
+def _best_quote(hit: dict, terms: set[str]) -> tuple[float, dict]:
     """The passage itself when short, else its best sentence and the one after it; with its term overlap."""
     from assistant.retrieval import tokenize
 
     whole = hit["quote"].strip()
     if len(whole) <= _WHOLE_PASSAGE:
         lead = len(hit["quote"]) - len(hit["quote"].lstrip())
-        return len(terms & set(tokenize(whole))), {**hit, "quote": whole, "start": hit["start"] + lead, "end": hit["start"] + lead + len(whole)}
+        return _overlap(terms, whole), {**hit, "quote": whole, "start": hit["start"] + lead, "end": hit["start"] + lead + len(whole)}
     sents = _sentences(hit) or [hit]
-    scores = [len(terms & set(tokenize(x["quote"]))) for x in sents]
+    scores = [_overlap(terms, x["quote"]) for x in sents]
     i = max(range(len(sents)), key=lambda j: (scores[j], -j))
     best = sents[i]
     if i + 1 < len(sents) and sents[i + 1]["end"] - best["start"] <= _WHOLE_PASSAGE:
@@ -383,7 +412,7 @@ def _document(turn: _Turn, clean: str) -> Answer:
         query = query[-MAX_QUERY_CHARS:]
         turn.answer.warnings.append(f"Searched with the last {MAX_QUERY_CHARS:,} characters of the text.")
     payer = read_slots(clean).payer
-    hits = turn.call("search_corpus", {"query": query, "k": 8 if payer else 5})
+    hits = turn.call("search_corpus", {"query": search_query(query), "k": 8 if payer else 5})
     if payer:  # a question about one payer's policy is answered from that policy first
         own = [h for h in hits if h["doc_id"] == _PAYER_DOCS[payer]]
         hits = own + [h for h in hits if h["doc_id"] != _PAYER_DOCS[payer]]

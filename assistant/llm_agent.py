@@ -55,6 +55,7 @@ def load_chat_model(spec: str, base_url: str | None = None):
 def run_llm(turn, clean: str, intent: str, llm: Any = None):
     """Let the chat model call tools; keep its answer only if it passes the guard."""
     from langchain_core.messages import HumanMessage, SystemMessage, ToolMessage
+    from pydantic import ValidationError
 
     from assistant import agent
     from assistant.lc_tools import build_tools
@@ -79,7 +80,10 @@ def run_llm(turn, clean: str, intent: str, llm: Any = None):
             if name not in tools:
                 content = json.dumps({"error": f"unknown tool {name}"})
             else:
-                content = tools[name].invoke(args)
+                try:
+                    content = tools[name].invoke(args)
+                except ValidationError as exc:  # bad arguments go back to the model, which can fix them
+                    content = json.dumps({"error": "; ".join(e["msg"] for e in exc.errors())})
                 output = json.loads(content)
                 turn.answer.tool_calls.append(ToolCall(tool=name, input=args, output=output))
                 _cite_output(turn, output)

@@ -235,7 +235,7 @@ def read_slots(text: str) -> Slots:
         s.responding = True
     elif re.search(r"\b(not responding|no response|progressing|progression)\b", low) and s.request_type == "continuation":
         s.responding = False
-    if re.search(r"\b(?:no|not|without|non-?)\s+(?:an?\s+|any\s+)?(?:oncolog|onc\b|hem)", low) or (
+    if re.search(r"\b(?:(?:no|not|without)\s+|non-?\s*)(?:an?\s+|any\s+)?(?:oncolog|onc\b|hem)", low) or (
         re.search(r"\b(family (?:physician|doctor|medicine)|primary care|pcp|internist|general practitioner|gp)\b", low)
         and not re.search(r"\b(?:consult(?:ing|ed|ation)?|in consultation|with)\s+(?:with\s+)?(?:an?\s+)?(?:oncolog|onc\b)", low)
     ):
@@ -342,8 +342,21 @@ _DOC_CUES = re.compile(
 # Words that make a coverage question about one patient rather than about the policy in general.
 _PATIENT_WORDS = re.compile(r"\b(this|my|the|our|a|an) (patient|pt|member|case|woman|man)\b|\b(she|he|her|his|pt)\b|"
                             r"\b(meet|meets|qualify|qualifies|tried|failed|after (?:two|three|\d|both|all|the) )", re.I)
-_PATIENT_FACTS = ("age", "her2_ihc", "her2_ish", "her2_positive_stated", "prior_therapies", "request_type", "regimen",
+_PATIENT_FACTS = ("age", "her2_ihc", "her2_ish", "her2_positive_stated", "prior_therapies", "regimen",
                   "line_of_therapy", "number_of_doses", "days_on_therapy", "responding", "preferred_failures", "weight")
+
+
+# Abbreviations spelled out for searching the documents, which use the long forms.
+_SEARCH_EXPANSIONS = {
+    r"\bd5w\b": "5% dextrose", r"\bns\b": "0.9% sodium chloride", r"\blfts?\b": "liver function tests",
+    r"\bnrh\b": "nodular regenerative hyperplasia", r"\bdiluents?\b": "dilute", r"\bt-?dm-?1\b": "ado-trastuzumab emtansine", r"\bpa\b": "prior authorization", r"\bdos\b": "date of service",
+}
+
+
+def search_query(text: str) -> str:
+    """The question with its abbreviations spelled out alongside, for retrieval."""
+    extra = [long for rx, long in _SEARCH_EXPANSIONS.items() if re.search(rx, text, re.I)]
+    return f"{text} ({'; '.join(extra)})" if extra else text
 
 
 def _patient_specific(text: str, slots: Slots) -> bool:
@@ -374,9 +387,12 @@ def classify(text: str, slots: Slots, similarity=None) -> Intent:
         if confusion and slots.weight is None:
             return Intent("code", 1.0, "rule")
     names = sum(1 for w in ("kadcyla", "enhertu", "herceptin", "perjeta", "phesgo", "margenza", "t-dxd", "t-dm1", "trastuzumab") if w in low)
-    history = re.search(r"\b(before j9354|permanent code|history|previously|used to be|prior to j9354|c9131|j3490|j9999)\b", low)
+    history = re.search(r"\b(before j9354|permanent code|prior to j9354|c9131|j3490|j9999)\b", low) or (
+        re.search(r"\bcodes?\b", low) and re.search(r"\b(history|previously|used to be|before)\b", low))
+    if history:  # what codes were used before J9354: the billing guide's code history
+        return Intent("document", 1.0, "rule")
     if codes and (confusion or names or "ndc" in low or len(text) < 40) and not re.search(r"\bcover|criteria|eligib|approv", low):
-        if not (slots.weight and slots.weight_unit) and not history:
+        if not (slots.weight and slots.weight_unit):
             return Intent("code", 1.0, "rule")
     policy_hit = any(w in low for w in _POLICY_WORDS) or slots.payer is not None or slots.unsupported_payer
     dose_hit = any(re.search(rf"\b{re.escape(w)}\b", low) for w in _DOSE_WORDS)

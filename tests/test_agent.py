@@ -18,6 +18,7 @@ from assistant import agent
 from assistant.agent import ASK_INDICATION, ASK_WEIGHT, ask
 from assistant.corpus import get_corpus
 from assistant.models import Answer
+from assistant.planner import search_query
 from assistant.session import SessionStore
 
 STATUSES = {"answered", "needs_info", "out_of_scope", "error"}
@@ -437,7 +438,9 @@ def test_document_questions(question, word, docs):
     a = fresh(question)
     assert (a.status, a.intent) == ("answered", "document"), a.answer
     call = only_call(a, "search_corpus")
-    assert call.input == {"query": question, "k": 5}
+    assert call.input["k"] == 5
+    assert call.input["query"] == search_query(question)  # the question, abbreviations spelled out alongside
+    assert call.input["query"].startswith(question)
     assert a.citations
     assert any(word.lower() in c.quote.lower() for c in a.citations), [c.quote for c in a.citations]
     if docs:

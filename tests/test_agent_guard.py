@@ -56,7 +56,7 @@ def test_untouched_answers_pass(question):
 
 def test_planted_wrong_dose_is_caught(dose):
     problems = grounding(planted(dose, "252 mg", "262 mg"))
-    assert problems and all("'262'" in p for p in problems)
+    assert problems and all("'262" in p for p in problems)
 
 
 @pytest.mark.parametrize(
