@@ -342,70 +342,12 @@ def _code(turn: _Turn, clean: str) -> Answer:
     return turn.answer
 
 
-# A sentence ends at . ! ? followed by white space, or at a line break: never inside "3.6", "C50.x" or "0.22".
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\s*\n\s*")
-_WHOLE_PASSAGE = 500  # passages this short are quoted whole: a table or list keeps its context
 _PAYER_DOCS = {"centene": "centene-cp-phar-229", "oscar": "oscar-cg101"}
 
 
-def _sentences(hit: dict) -> list[dict]:
-    """Sentences (or lines) of a passage, each an exact substring with its own offsets."""
-    out, pos, text = [], 0, hit["quote"]
-    for m in [*_SENTENCE_END.finditer(text), None]:
-        end = m.start() if m else len(text)
-        raw = text[pos:end]
-        s = raw.strip()
-        if len(s) >= 12 and not s.endswith("?"):
-            start = hit["start"] + pos + (len(raw) - len(raw.lstrip()))
-            out.append({**hit, "quote": s, "start": start, "end": start + len(s)})
-        pos = m.end() if m else len(text)
-    return out
-
-
-@lru_cache(maxsize=4)
-def _idf(corpus_dir: str) -> dict[str, float]:
-    """Inverse line frequency of each word over the corpus: "margenza" outweighs "preferred"."""
-    from math import log
-
-    from assistant.retrieval import tokenize
-
-    corpus = get_corpus()
-    lines = [line for doc in corpus.docs.values() for line in doc.text.splitlines() if line.strip()]
-    df: dict[str, int] = {}
-    for line in lines:
-        for tok in set(tokenize(line)):
-            df[tok] = df.get(tok, 0) + 1
-    return {tok: log(len(lines) / n) for tok, n in df.items()}
-
-
-def _overlap(terms: set[str], text: str) -> float:
-    from assistant.retrieval import tokenize
-
-    idf = _idf(str(get_corpus().dir))
-    return sum(idf.get(t, 0.0) for t in terms & set(tokenize(text)))
-
-
-def _best_quote(hit: dict, terms: set[str]) -> tuple[float, dict]:
-    """The passage itself when short, else its best sentence and the one after it; with its term overlap."""
-    from assistant.retrieval import tokenize
-
-    whole = hit["quote"].strip()
-    if len(whole) <= _WHOLE_PASSAGE:
-        lead = len(hit["quote"]) - len(hit["quote"].lstrip())
-        return _overlap(terms, whole), {**hit, "quote": whole, "start": hit["start"] + lead, "end": hit["start"] + lead + len(whole)}
-    sents = _sentences(hit) or [hit]
-    scores = [_overlap(terms, x["quote"]) for x in sents]
-    i = max(range(len(sents)), key=lambda j: (scores[j], -j))
-    best = sents[i]
-    if i + 1 < len(sents) and sents[i + 1]["end"] - best["start"] <= _WHOLE_PASSAGE:
-        nxt = sents[i + 1]
-        source = get_corpus().doc(hit["doc_id"]).text
-        best = {**best, "quote": source[best["start"]:nxt["end"]], "end": nxt["end"]}
-    return scores[i], best
-
-
 def _document(turn: _Turn, clean: str) -> Answer:
-    from assistant.retrieval import MAX_QUERY_CHARS, tokenize
+    from assistant.passages import choose_quotes
+    from assistant.retrieval import MAX_QUERY_CHARS
 
     query = clean
     if len(query) > MAX_QUERY_CHARS:  # a long pasted note: search with its last part, where the question is
@@ -420,16 +362,7 @@ def _document(turn: _Turn, clean: str) -> Answer:
         turn.answer.status = "out_of_scope"
         turn.answer.answer = SCOPE
         return turn.answer
-    terms = set(tokenize(clean))
-    chosen = []
-    for hit in hits[:3]:
-        overlap, quote = _best_quote(hit, terms)
-        if chosen and overlap == 0:
-            continue  # a lower-ranked passage sharing no word with the question adds noise, not support
-        if any(q["doc_id"] == quote["doc_id"] and q["start"] < quote["end"] and quote["start"] < q["end"] for q in chosen):
-            continue
-        chosen.append(quote)
-    lines = [compose.compose_passages(chosen, turn.cites)]
+    lines = [compose.compose_passages(choose_quotes(hits, clean), turn.cites)]
     notes, warnings = _conflict_notes(clean, turn.cites)
     lines.extend(notes)
     turn.answer.warnings.extend(warnings)

@@ -1,0 +1,36 @@
+"""Extractive quoting: sentence boundaries never fall inside a number or a code, and quotes stay exact."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from assistant.passages import sentences
+
+SPLITS = [
+    ("Dose is 3.6 mg/kg. Infuse over 90 minutes.", ["Dose is 3.6 mg/kg.", "Infuse over 90 minutes."]),
+    ("Use a 0.22 micron in-line filter. Do not shake.", ["Use a 0.22 micron in-line filter.", "Do not shake."]),
+    ("Code C50.x site-specific code with laterality", ["Code C50.x site-specific code with laterality"]),
+    ("Some payers prefer Z51.12 for ADCs. Most accept Z51.11.", ["Some payers prefer Z51.12 for ADCs.", "Most accept Z51.11."]),
+    ("First line here\nSecond line here", ["First line here", "Second line here"]),
+    ("Is this a question? Yes it is a statement.", ["Yes it is a statement."]),
+    ("Short. Also short.", []),  # fragments under 12 characters are not quotes
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), SPLITS)
+def test_sentence_boundaries(text, expected):
+    hit = {"doc_id": "d", "quote": text, "start": 100, "end": 100 + len(text)}
+    got = sentences(hit)
+    assert [s["quote"] for s in got] == expected
+    for s in got:  # offsets point at the same text in the passage
+        assert text[s["start"] - 100 : s["end"] - 100] == s["quote"]
+
+
+@given(st.text(max_size=300))
+def test_every_sentence_is_an_exact_substring_at_its_offsets(text):
+    hit = {"doc_id": "d", "quote": text, "start": 7, "end": 7 + len(text)}
+    for s in sentences(hit):
+        assert text[s["start"] - 7 : s["end"] - 7] == s["quote"]
+        assert s["quote"] == s["quote"].strip() and s["quote"]
