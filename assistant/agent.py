@@ -362,7 +362,7 @@ def _document(turn: _Turn, clean: str) -> Answer:
         turn.answer.status = "out_of_scope"
         turn.answer.answer = SCOPE
         return turn.answer
-    lines = [compose.compose_passages(choose_quotes(hits, clean), turn.cites)]
+    lines = [compose.compose_passages(choose_quotes(hits, search_query(clean)), turn.cites)]
     notes, warnings = _conflict_notes(clean, turn.cites)
     lines.extend(notes)
     turn.answer.warnings.extend(warnings)

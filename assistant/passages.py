@@ -10,8 +10,11 @@ from assistant.retrieval import tokenize
 
 # A sentence ends at . ! ? followed by white space, or at a line break: never inside "3.6", "C50.x" or "0.22".
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\s*\n\s*")
-_WHOLE_PASSAGE = 500  # passages this short are quoted whole: a table or list keeps its context
+_WHOLE_PASSAGE = 850  # passages this short are quoted whole: a table or list keeps its context
 _WORD_WEIGHT = 0.02  # shared rare words (idf ~2-7 each) break near-ties in meaning
+_OWN_BONUS = 0.05  # the passage retrieval chose is preferred over its neighbours when close
+_MAX_SIBLINGS = 6
+_NEAR_TIE = 0.03
 
 
 def sentences(hit: dict) -> list[dict]:
@@ -63,28 +66,72 @@ def _similarities(question_vec, texts: list[str]) -> list[float]:
 _SENTENCE_VECTORS: dict = {}
 
 
-def best_quote(hit: dict, terms: set[str], question_vec=None) -> tuple[float, dict]:
-    """The passage itself when short, else its best sentence and the one after it; with its term overlap.
+def _siblings(hit: dict) -> list[dict]:
+    """The other passages of the hit's section: the answer may sit one chunk away from the one retrieved."""
+    from assistant.retrieval import get_retriever
 
-    Sentences are ranked by meaning (similarity to the question) plus the rare words they share with it,
-    so "Do not re-escalate the dose after a dose reduction" wins over a sentence that only repeats "dose"."""
+    out = []
+    for c in get_retriever().chunks:
+        if c.doc_id == hit["doc_id"] and c.section == hit["section"] and c.start != hit["start"]:
+            out.append({**hit, "quote": c.text, "start": c.start, "end": c.end})
+    out.sort(key=lambda c: abs(c["start"] - hit["start"]))
+    return out[:_MAX_SIBLINGS]
+
+
+def _trimmed(hit: dict) -> dict:
     whole = hit["quote"].strip()
-    if len(whole) <= _WHOLE_PASSAGE:
-        lead = len(hit["quote"]) - len(hit["quote"].lstrip())
-        return _overlap(terms, whole), {**hit, "quote": whole, "start": hit["start"] + lead, "end": hit["start"] + lead + len(whole)}
-    sents = sentences(hit) or [hit]
-    scores = [_overlap(terms, x["quote"]) for x in sents]
-    rank = scores
-    if question_vec is not None and len(sents) > 1:
-        sims = _similarities(question_vec, [x["quote"] for x in sents])
-        rank = [sim + _WORD_WEIGHT * sc for sim, sc in zip(sims, scores)]
-    i = max(range(len(sents)), key=lambda j: (rank[j], -j))
-    best = sents[i]
-    if i + 1 < len(sents) and sents[i + 1]["end"] - best["start"] <= _WHOLE_PASSAGE:
-        nxt = sents[i + 1]
-        source = get_corpus().doc(hit["doc_id"]).text
-        best = {**best, "quote": source[best["start"]:nxt["end"]], "end": nxt["end"]}
-    return scores[i], best
+    lead = len(hit["quote"]) - len(hit["quote"].lstrip())
+    return {**hit, "quote": whole, "start": hit["start"] + lead, "end": hit["start"] + lead + len(whole)}
+
+
+def best_quote(hit: dict, terms: set[str], question_vec=None) -> tuple[float, dict]:
+    """See best_quotes: the single best candidate."""
+    return best_quotes(hit, terms, question_vec)[0]
+
+
+def best_quotes(hit: dict, terms: set[str], question_vec=None) -> list[tuple[float, dict]]:
+    """The best part of a retrieved passage or its section, as an exact quote; with its rare-word overlap.
+
+    Candidates are the passage itself when short (a table or list keeps its context), its sentences, and
+    the sentences of the other passages of its section. They are ranked by meaning (similarity to the
+    question) plus the rare words they share with it, so "Do not re-escalate the dose after a dose
+    reduction" wins over a sentence that only repeats "dose". A chosen sentence takes the next one along.
+    A runner-up within _NEAR_TIE of the best is returned too: when meaning cannot separate them, show both."""
+    candidates: list[tuple[dict, list[dict]]] = []  # (candidate, the sentences it may extend into)
+    if len(hit["quote"].strip()) <= _WHOLE_PASSAGE:
+        candidates.append((_trimmed(hit), []))
+    family = [hit, *(_siblings(hit) if question_vec is not None else [])]
+    for passage in family:
+        sents = sentences(passage)
+        candidates.extend((x, sents[i + 1:]) for i, x in enumerate(sents))
+    if not candidates:
+        return [(_overlap(terms, hit["quote"]), _trimmed(hit))]
+    words = [_overlap(terms, c["quote"]) for c, _ in candidates]
+    rank = words
+    if question_vec is not None and len(candidates) > 1:
+        sims = _similarities(question_vec, [c["quote"] for c, _ in candidates])
+        own = [c["start"] >= hit["start"] and c["end"] <= hit["end"] for c, _ in candidates]
+        whole = [c["start"] <= hit["start"] + 2 and len(c["quote"]) >= len(hit["quote"].strip()) for c, _ in candidates]
+        rank = [sim + _WORD_WEIGHT * w + (_OWN_BONUS if o else 0.0) + (_OWN_BONUS if wh else 0.0)
+                for sim, w, o, wh in zip(sims, words, own, whole)]
+    order = sorted(range(len(candidates)), key=lambda j: (-rank[j], j))
+    out: list[tuple[float, dict]] = []
+    for i in order[:4]:
+        if out and rank[i] < rank[order[0]] - _NEAR_TIE:
+            break
+        best, rest = candidates[i]
+        if rest and rest[0]["end"] - best["start"] <= _WHOLE_PASSAGE:
+            source = get_corpus().doc(hit["doc_id"]).text
+            best = {**best, "quote": source[best["start"]:rest[0]["end"]], "end": rest[0]["end"]}
+        if not any(_overlaps(best, q) for _, q in out):
+            out.append((words[i], best))
+        if len(out) == 2:
+            break
+    return out
+
+
+def _overlaps(a: dict, b: dict) -> bool:
+    return a["doc_id"] == b["doc_id"] and a["start"] < b["end"] and b["start"] < a["end"]
 
 
 def choose_quotes(hits: list[dict], question: str, top: int = 3) -> list[dict]:
@@ -96,11 +143,12 @@ def choose_quotes(hits: list[dict], question: str, top: int = 3) -> list[dict]:
     terms = set(tokenize(question))
     question_vec = np.asarray(embed([question])[0])
     chosen: list[dict] = []
-    for hit in hits[:top]:
-        overlap, quote = best_quote(hit, terms, question_vec)
-        if chosen and overlap == 0:
-            continue
-        if any(q["doc_id"] == quote["doc_id"] and q["start"] < quote["end"] and quote["start"] < q["end"] for q in chosen):
-            continue
-        chosen.append(quote)
+    for n, hit in enumerate(hits[:top]):
+        found = best_quotes(hit, terms, question_vec)
+        for overlap, quote in found if n == 0 else found[:1]:  # near ties are shown for the top passage only
+            if chosen and overlap == 0:
+                continue
+            if any(_overlaps(quote, q) for q in chosen):
+                continue
+            chosen.append(quote)
     return chosen

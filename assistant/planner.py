@@ -349,7 +349,7 @@ _PATIENT_FACTS = ("age", "her2_ihc", "her2_ish", "her2_positive_stated", "prior_
 # Abbreviations spelled out for searching the documents, which use the long forms.
 _SEARCH_EXPANSIONS = {
     r"\bd5w\b": "5% dextrose", r"\bns\b": "0.9% sodium chloride", r"\blfts?\b": "liver function tests",
-    r"\bnrh\b": "nodular regenerative hyperplasia", r"\bdiluents?\b": "dilute", r"\bt-?dm-?1\b": "ado-trastuzumab emtansine", r"\bpa\b": "prior authorization", r"\bdos\b": "date of service",
+    r"\bnrh\b": "nodular regenerative hyperplasia", r"\bdiluents?\b": "dilute; diluted; dilution", r"\bpa\b": "prior authorization", r"\bdos\b": "date of service",
 }
 
 

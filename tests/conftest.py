@@ -54,22 +54,14 @@ def block_network():
     socket.socket.connect_ex = _real_connect_ex
 
 
-# Work still being finished in this landing: these suites are not yet part of the gate.
-collect_ignore = ["test_eval_harness.py", "test_ui.py", "test_ui_browser.py"]
+# Suites still being finished in a landing, kept out of the gate; none now.
+collect_ignore: list[str] = []
 
 # Known agent defects found by tests/test_agent.py and not yet fixed (listed in the closing note).
-KNOWN_AGENT_DEFECTS = (
-    "test_bare_unit_answers_the_unit_question",
-    "test_follow_up_cycle_keeps_the_patient",
-    "test_document_questions[",
-    "test_document_quotes_do_not_start_inside_a_number[",
-    "test_policy_questions[Oscar PA for kadcyla",
-    "test_injected_instructions_change_nothing[![x]",
-    "test_injected_instructions_change_nothing[[click here]",
-    "test_pasted_note_within_the_question_limit_is_answered[ Is J9354 Enhertu?",
-    "test_planted_number_equal_to_another_figure_is_caught",
-    "test_wrong_dose_that_matches_another_figure_is_replaced",
-    "test_tool_error_goes_back_to_the_model_not_to_the_user",
+KNOWN_AGENT_DEFECTS: tuple[str, ...] = (
+    # retrieval ranks the CPT FAQ ("T-DM1 infusion") first; the diluent sentence ("infusion bag containing 250 mL
+    # of 0.9% Sodium Chloride") shares no word with "diluent" and loses to "The diluted ... solution" on meaning
+    "test_document_questions[what diluent for t-dm1 infusion]",
 )
 
 
