@@ -21,7 +21,8 @@ from assistant.corpus import check_input_text, get_corpus
 from assistant.errors import AssistantError, DataError, InputError
 from assistant.guard import grounding
 from assistant.models import Answer, ToolCall
-from assistant.planner import Slots, classify, intent_model, read_slots, search_query, strip_injections
+from assistant.intent import classify, intent_model, search_query
+from assistant.planner import Slots, read_slots, strip_injections
 from assistant.session import Session, SessionStore
 from assistant.settings import get_settings
 

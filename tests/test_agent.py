@@ -18,7 +18,7 @@ from assistant import agent
 from assistant.agent import ASK_INDICATION, ASK_WEIGHT, ask
 from assistant.corpus import get_corpus
 from assistant.models import Answer
-from assistant.planner import search_query
+from assistant.intent import search_query
 from assistant.session import SessionStore
 
 STATUSES = {"answered", "needs_info", "out_of_scope", "error"}

@@ -6,7 +6,8 @@ from datetime import date
 
 import pytest
 
-from assistant.planner import read_slots, search_query
+from assistant.intent import search_query
+from assistant.planner import read_slots
 
 SLOTS = [
     # weight sign: a minus sign is kept so the calculator refuses it; a range is not a minus
