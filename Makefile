@@ -36,9 +36,15 @@ run: index
 test: install browser
 	$(VENV)/bin/assistant index
 	$(VENV)/bin/python -m pytest -q
+	$(VENV)/bin/assistant eval
+
+eval: index
+	$(VENV)/bin/assistant eval
 
 bench: index
 	$(PY) bench/retrieval.py
+	$(PY) bench/answer.py
+	$(PY) bench/load.py
 
 clean:
 	rm -rf .data artifacts

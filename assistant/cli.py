@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from assistant.errors import AssistantError, IndexBusyError, InputError
@@ -19,8 +21,13 @@ err = Console(stderr=True)
 
 def fail(message: str, code: int = 2) -> None:
     """One clear line on stderr, non-zero exit, no traceback."""
-    err.print(f"[red]Error:[/red] {message}", highlight=False, soft_wrap=True)
+    err.print(f"[red]Error:[/red] {escape(' '.join(str(message).split()))}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def _text(value: str | None) -> str | None:
+    """An argument as valid text: bytes the OS could not decode (lone surrogates) become U+FFFD."""
+    return None if value is None else re.sub("[\ud800-\udfff]", "\ufffd", value)
 
 
 @app.command()
@@ -38,6 +45,12 @@ def index(rebuild: bool = typer.Option(False, "--rebuild", help="Rebuild even if
                 bar.update(task, completed=done, total=total)
 
             state = ensure_index(rebuild=rebuild, progress=progress, say=lambda m: err.print(m))
+            from assistant.corpus import get_corpus
+            from assistant.passages import save_vectors
+            from assistant.retrieval import all_chunks
+
+            bar.update(task, description="Embedding sentences for quoting", completed=0, total=None)
+            save_vectors(all_chunks(get_corpus()), progress=progress)
     except IndexBusyError as exc:
         fail(str(exc), code=3)
     except AssistantError as exc:
@@ -56,7 +69,7 @@ def search(
     from assistant.retrieval import get_retriever
 
     try:
-        hits = get_retriever(say=lambda m: err.print(m)).search(query, k=k)
+        hits = get_retriever(say=lambda m: err.print(m)).search(_text(query), k=k)
     except AssistantError as exc:
         fail(str(exc))
     if as_json:
@@ -86,13 +99,13 @@ def ask(
         return
     if question is None:
         fail("Give a question, or --jsonl to read questions from stdin.")
-    answer = ask_fn(question, session, store=store)
+    answer = ask_fn(_text(question), _text(session), store=store)
     if as_json:
         print(answer.model_dump_json(indent=2))
-    else:
+    elif answer.status != "error":
         _print_answer(answer)
     if answer.status == "error":
-        raise typer.Exit(2)
+        fail(answer.answer)
 
 
 def _ask_jsonl(ask_fn, store) -> None:
@@ -103,10 +116,12 @@ def _ask_jsonl(ask_fn, store) -> None:
             item = json.loads(line)
             if not isinstance(item, dict) or not isinstance(item.get("question"), str):
                 raise ValueError("each line needs a JSON object with a 'question' string")
-        except ValueError as exc:
+            if not isinstance(item.get("session"), (str, type(None))):
+                raise ValueError("'session' must be a string")
+        except (ValueError, RecursionError) as exc:
             print(json.dumps({"id": None, "line": number, "status": "error", "answer": f"line {number}: {exc}"}), flush=True)
             continue
-        answer = ask_fn(item["question"], item.get("session"), store=store)
+        answer = ask_fn(_text(item["question"]), _text(item.get("session")), store=store)
         answer.id = None if item.get("id") is None else str(item["id"])
         print(answer.model_dump_json(), flush=True)
 
@@ -116,7 +131,7 @@ def _print_answer(answer) -> None:
     out.print(f"[{style}]{answer.status}[/{style}]")
     out.print(answer.answer, highlight=False, markup=False)
     for warning in answer.warnings:
-        out.print(f"[yellow]Warning:[/yellow] {warning}", highlight=False)
+        out.print(f"[yellow]Warning:[/yellow] {escape(warning)}", highlight=False)
     for c in answer.citations:
         out.print(f"[{c.marker}] {c.doc_title} — {c.section} ({c.date or 'undated'}; {c.review_status})", highlight=False, markup=False)
         out.print(f"    “{c.quote}”", highlight=False, markup=False)

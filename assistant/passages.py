@@ -56,14 +56,76 @@ def _similarities(question_vec, texts: list[str]) -> list[float]:
 
     from assistant.embedder import embed
 
+    _load_saved()
     missing = [t for t in dict.fromkeys(texts) if t not in _SENTENCE_VECTORS]
     if missing:  # one batch for the sentences not embedded before; corpus sentences are finite
         for t, v in zip(missing, embed(missing)):
-            _SENTENCE_VECTORS[t] = np.asarray(v)
+            _SENTENCE_VECTORS[t] = np.asarray(v, dtype=np.float32)
     return [float(_SENTENCE_VECTORS[t] @ question_vec) for t in texts]
 
 
 _SENTENCE_VECTORS: dict = {}
+_loaded: set[str] = set()
+
+
+def _vectors_file():
+    from assistant.retrieval import fingerprint
+    from assistant.settings import get_settings
+
+    return get_settings().data_dir / "sentences" / f"{fingerprint(get_corpus())[:16]}.npz"
+
+
+def _load_saved() -> None:
+    """Vectors saved by `assistant index` for this corpus: no sentence is embedded at question time."""
+    import numpy as np
+
+    path = _vectors_file()
+    if str(path) in _loaded:
+        return
+    _loaded.add(str(path))
+    if path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                _SENTENCE_VECTORS.update(zip(data["texts"].tolist(), data["vectors"]))
+        except (OSError, ValueError, KeyError):
+            pass  # a damaged file only costs speed: sentences are embedded when first needed
+
+
+def candidate_texts(chunks) -> list[str]:
+    """Every text best_quote may rank: short passages whole, and the sentences of every passage."""
+    out: dict[str, None] = {}
+    for c in chunks:
+        hit = {"doc_id": c.doc_id, "quote": c.text, "start": c.start, "end": c.end}
+        if len(c.text.strip()) <= _WHOLE_PASSAGE:
+            out[c.text.strip()] = None
+        out.update((x["quote"], None) for x in sentences(hit))
+    return list(out)
+
+
+def save_vectors(chunks, progress=None) -> int:
+    """Embed and save the candidate texts of the corpus (run by `assistant index`); returns how many."""
+    import numpy as np
+
+    from assistant.embedder import embed
+
+    path = _vectors_file()
+    if path.is_file():
+        return 0
+    texts = candidate_texts(chunks)
+    vectors = []
+    for i in range(0, len(texts), 64):
+        vectors.extend(embed(texts[i:i + 64]))
+        if progress:
+            progress(min(i + 64, len(texts)), len(texts))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + ".tmp.npz")
+    np.savez(tmp, texts=np.array(texts), vectors=np.asarray(vectors, dtype=np.float32))
+    tmp.replace(path)
+    for old in path.parent.glob("*.npz"):
+        if old != path:
+            old.unlink(missing_ok=True)
+    _loaded.discard(str(path))
+    return len(texts)
 
 
 def _siblings(hit: dict) -> list[dict]:

@@ -34,3 +34,29 @@ def test_every_sentence_is_an_exact_substring_at_its_offsets(text):
     for s in sentences(hit):
         assert text[s["start"] - 7 : s["end"] - 7] == s["quote"]
         assert s["quote"] == s["quote"].strip() and s["quote"]
+
+
+def test_saved_sentence_vectors_are_used_without_embedding_again(tmp_path, monkeypatch):
+    """`assistant index` saves the vectors; a later process ranks sentences without calling the model."""
+    import numpy as np
+
+    from assistant import embedder, passages
+    from assistant.chunking import Chunk
+    from assistant.settings import get_settings
+
+    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path))
+    if hasattr(get_settings, "cache_clear"):
+        get_settings.cache_clear()
+    chunk = Chunk(id="c1", doc_id="d", section="s", heading="h", start=0, end=40,
+                  text="Dose is 3.6 mg/kg. Infuse over 90 minutes.")
+    calls = []
+    monkeypatch.setattr(embedder, "embed", lambda texts: calls.append(list(texts)) or [[1.0, 0.0]] * len(texts))
+    assert passages.save_vectors([chunk]) == 3  # the passage whole and its two sentences
+    assert passages.save_vectors([chunk]) == 0  # already saved
+    passages._SENTENCE_VECTORS.clear()
+    monkeypatch.setattr(embedder, "embed", lambda texts: (_ for _ in ()).throw(AssertionError(f"embedded {texts}")))
+    sims = passages._similarities(np.array([1.0, 0.0]), ["Dose is 3.6 mg/kg.", "Infuse over 90 minutes."])
+    assert sims == [1.0, 1.0]
+    passages._SENTENCE_VECTORS.clear()
+    if hasattr(get_settings, "cache_clear"):
+        get_settings.cache_clear()
