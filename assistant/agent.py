@@ -140,6 +140,8 @@ def ask(question: str, session: str | Session | None = None, *, store: SessionSt
     """Answer one question in a conversation. Never raises: errors come back as status 'error'."""
     store = store or _store
     sess = session if isinstance(session, Session) else store.get(session)
+    if isinstance(question, str):  # lone surrogates cannot be stored or sent as JSON: show them as U+FFFD
+        question = question.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     try:
         answer = _ask(question, sess, llm)
     except (InputError, AssistantError) as exc:
@@ -363,7 +365,12 @@ def _document(turn: _Turn, clean: str) -> Answer:
         turn.answer.status = "out_of_scope"
         turn.answer.answer = SCOPE
         return turn.answer
-    lines = [compose.compose_passages(choose_quotes(hits, search_query(clean)), turn.cites)]
+    quotes = choose_quotes(hits, search_query(clean))
+    if not quotes:  # every passage found held markup or an instruction: nothing may be quoted
+        turn.answer.status = "out_of_scope"
+        turn.answer.answer = SCOPE
+        return turn.answer
+    lines = [compose.compose_passages(quotes, turn.cites)]
     notes, warnings = _conflict_notes(clean, turn.cites)
     lines.extend(notes)
     turn.answer.warnings.extend(warnings)

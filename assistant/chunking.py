@@ -11,7 +11,7 @@ from importlib import resources
 import yaml
 from pydantic import BaseModel
 
-CHUNKER_VERSION = "3"
+CHUNKER_VERSION = "4"
 MAX_CHARS = 900  # paragraphs are split at line boundaries past this; criteria and rows never
 
 _CRITERION = re.compile(r"^(\d{1,2})\.\s")
@@ -34,10 +34,14 @@ class Chunk(BaseModel):
     end: int
     text: str
     table_header: str | None = None
+    path: str = ""  # the headings above the passage, outermost first, joined by " > "
 
-    def index_text(self, title: str) -> str:
-        """What the retrievers see: the passage with its title, section and table header."""
-        parts = [f"{title} | {self.section} | {self.heading}"]
+    def index_text(self, label: str) -> str:
+        """What the retrievers see: document label and heading path (minus headings the
+        passage already opens with), the table header of a row, then the passage."""
+        head = self.text[:300]
+        context = [p for p in self.path.split(" > ") if p and p not in head]
+        parts = [" | ".join([label, *context])]
         if self.table_header and self.table_header not in self.text:
             parts.append(self.table_header)
         parts.append(self.text)
@@ -63,6 +67,7 @@ class _Unit:
     lines: list[_Line] = field(default_factory=list)
     table_header: str | None = None
     closed: bool = False
+    path: str = ""
 
     @property
     def size(self) -> int:
@@ -73,6 +78,15 @@ class _Unit:
 def _config() -> dict:
     text = resources.files("assistant.data").joinpath("chunking.yaml").read_text(encoding="utf-8")
     return yaml.safe_load(text) or {}
+
+
+def doc_label(doc_id: str, publisher: str, title: str) -> str:
+    """What every chunk of a document is indexed under: publisher | short title. A long
+    manifest title would dominate a short chunk's embedding, so chunking.yaml may name
+    a short one; the publisher carries the payer's name ("Does Centene ...")."""
+    publisher = re.sub(r"\s*\([^)]*\)", "", publisher).strip()
+    short = _config().get(doc_id, {}).get("short_title") or title
+    return f"{publisher} | {short}"
 
 
 def _split_lines(text: str) -> list[_Line]:
@@ -107,6 +121,7 @@ class _Chunker:
         self.section = "Preamble"
         self.parent = "Preamble"
         self.heading = ""
+        self.trail: list[str] = []  # heading texts above the current line, outermost first
         self.units: list[_Unit] = []
         self.pending: list[_Line] = []
         self.open: _Unit | None = None
@@ -124,6 +139,9 @@ class _Chunker:
                 if (s == h["starts"]) if h.get("exact") else s.startswith(h["starts"]):
                     if h.get("level", 1) == 1:
                         self.parent = h["name"]
+                        self.trail = [_clean_heading(s)]
+                    else:
+                        self.trail = self.trail[:1] + [_clean_heading(s)]
                     return h["name"]
             return None
         if self.markdown:
@@ -133,15 +151,22 @@ class _Chunker:
             title = m.group(1).strip().strip("*").strip()
             if r := _ROMAN.match(title):
                 self.parent = r.group(1)
+                self.trail = [_clean_heading(title)]
                 return self.parent
             if (letter := _LETTER.match(title)) and _is_roman(self.parent):
+                self.trail = self.trail[:1] + [_clean_heading(title)]
                 return f"{self.parent}.{letter.group(1)}"
             if title.lower().startswith("approval duration"):
+                self.trail = self.trail[:2] + [_clean_heading(title)]
                 base = self.section.split(" ")[0].rsplit(".", 1)[0] if _criterion_path(self.section) else self.section
                 return f"{base.split(' ')[0]} approval duration"
             self.parent = title.rstrip(":")
+            self.trail = [_clean_heading(title)]
             return self.parent
-        return s if _is_generic_heading(s) else None
+        if _is_generic_heading(s):
+            self.trail = [_clean_heading(s)]
+            return s
+        return None
 
     # -- units -----------------------------------------------------------
     def _close(self) -> None:
@@ -151,7 +176,7 @@ class _Chunker:
 
     def _new(self, kind: str, section: str, lines: list[_Line], header: str | None = None) -> _Unit:
         self._close()
-        unit = _Unit(section, self.heading, kind, self.pending + lines, header)
+        unit = _Unit(section, self.heading, kind, self.pending + lines, header, path=" > ".join(self.trail))
         self.pending = []
         self.units.append(unit)
         self.open = unit
@@ -236,6 +261,11 @@ class _Chunker:
         return None
 
 
+def _clean_heading(s: str) -> str:
+    """A heading line without markdown marks or a trailing colon."""
+    return s.strip().lstrip("-#* ").rstrip("*: ").strip()[:120]
+
+
 def _is_roman(s: str) -> bool:
     return bool(re.fullmatch(r"[IVX]+", s))
 
@@ -277,6 +307,7 @@ def chunk_document(doc_id: str, text: str) -> list[Chunk]:
                 end=end,
                 text=text[start:end],
                 table_header=unit.table_header,
+                path=unit.path,
             )
         )
     return chunks

@@ -51,8 +51,10 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the CodeResult as JSON."),
     ) -> None:
         """Which HER2 drug do a name, J-code, NDC or dose point to, and do they agree?"""
+        from assistant.cli import _text
+
         try:
-            result = disambiguate_code(query)
+            result = disambiguate_code(_text(query))
         except InputError as exc:
             typer.echo(f"Error: {exc}", err=True)
             raise typer.Exit(2) from None

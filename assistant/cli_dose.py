@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import functools
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +31,9 @@ def _refusals(command: Callable[..., Any]) -> Callable[..., Any]:
             return command(*args, **kwargs)
         except InputError as exc:
             err.print(f"[red]Error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        except csv.Error as exc:  # a price file that is not CSV at all (e.g. one 3 MB line)
+            err.print(f"[red]Error:[/red] not a readable CSV file: {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except AssistantError as exc:
             err.print(f"[red]Data error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)

@@ -25,6 +25,10 @@ def read_case(path: str) -> dict:
         raise InputError(f"case file {file} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
     except yaml.YAMLError:
         raise InputError(f"case file {file} is not valid YAML") from None
+    except RecursionError:
+        raise InputError(f"case file {file} is nested too deeply to read") from None
+    except ValueError as exc:  # the YAML reader's own, e.g. an impossible date such as 0000-00-00
+        raise InputError(f"cannot read case file {file}: {exc}") from None
     if not isinstance(data, dict):
         raise InputError(f"case file {file} must hold a mapping of field names to values")
     return data

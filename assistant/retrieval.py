@@ -1,4 +1,5 @@
-"""The index: chroma (dense, bundled MiniLM) + bm25s (lexical), fused by reciprocal rank.
+"""The index: chroma (dense, bundled MiniLM) + bm25s (lexical), fused by weighted reciprocal
+rank; a second passage from a section already listed must score clearly higher to stay.
 
 Layout under <data_dir>/index/: build directories, and CURRENT, a small JSON file
 naming the live build and its fingerprint. CURRENT is replaced atomically only
@@ -23,13 +24,21 @@ from typing import Callable, Literal
 
 from pydantic import BaseModel
 
-from assistant.chunking import CHUNKER_VERSION, Chunk, chunk_document
+from assistant.chunking import CHUNKER_VERSION, Chunk, chunk_document, doc_label
 from assistant.corpus import Corpus, check_input_text, get_corpus
 from assistant.embedder import MODEL_NAME, embed
 from assistant.errors import IndexBusyError
 from assistant.settings import configure_offline, get_settings
 
-RRF_K = 60
+# Fusion. BM25 is the stronger half on this corpus (exact codes, payer names, section words),
+# so it counts double; a small k lets each list's top ranks decide instead of flattening
+# ranks 1-20 into near-equal votes (k=60 was set for long TREC runs).
+RRF_K = 10
+DENSE_WEIGHT = 0.5
+LEXICAL_WEIGHT = 1.0
+# Neighbouring chunks of one section are near-duplicates: each further chunk of a section
+# already ranked keeps this share of its score, so it stays only when clearly relevant.
+SECTION_DECAY = 0.5
 CANDIDATES = 20
 MAX_QUERY_CHARS = 2000
 Mode = Literal["hybrid", "dense", "bm25"]
@@ -57,17 +66,26 @@ class SearchHit(BaseModel):
 
 
 def fingerprint(corpus: Corpus) -> str:
-    """What the index was built from: corpus, manifest, chunker and model."""
+    """What the index was built from: corpus, manifest, chunker, the index texts and model."""
     h = hashlib.sha256()
     h.update(corpus.fingerprint().encode())
     h.update(CHUNKER_VERSION.encode())
     h.update(resources.files("assistant.data").joinpath("chunking.yaml").read_bytes())
+    for text in index_texts(corpus, all_chunks(corpus)):
+        h.update(text.encode())
+        h.update(b"\0")
     h.update(MODEL_NAME.encode())
     return h.hexdigest()
 
 
 def all_chunks(corpus: Corpus) -> list[Chunk]:
     return [c for doc_id, doc in corpus.docs.items() for c in chunk_document(doc_id, doc.text)]
+
+
+def index_texts(corpus: Corpus, chunks: list[Chunk]) -> list[str]:
+    """What both retrievers see for each chunk (the stored quote stays the bare chunk text)."""
+    labels = {d: doc_label(d, doc.meta.publisher, doc.meta.title) for d, doc in corpus.docs.items()}
+    return [c.index_text(labels[c.doc_id]) for c in chunks]
 
 
 def _chroma_settings():
@@ -116,7 +134,7 @@ def _add(collection, chunks: list[Chunk], corpus: Corpus, progress: Callable[[in
     batch = 32
     for i in range(0, len(chunks), batch):
         part = chunks[i : i + batch]
-        texts = [c.index_text(corpus.doc(c.doc_id).meta.title) for c in part]
+        texts = index_texts(corpus, part)
         collection.add(
             ids=[c.id for c in part],
             embeddings=embed(texts),
@@ -206,6 +224,28 @@ def _ensure_server_collection(corpus: Corpus, fp: str, rebuild: bool, progress) 
     return {"dir": f"server:{name}", "fingerprint": fp, "chunks": len(chunks), "rebuilt": rebuilt}
 
 
+def fuse(lists: list[tuple[float, list[str]]], k: int = RRF_K) -> list[tuple[str, float]]:
+    """Weighted reciprocal-rank fusion of ranked id lists, best first."""
+    fused: dict[str, float] = {}
+    for weight, ids in lists:
+        for rank, cid in enumerate(ids, 1):
+            fused[cid] = fused.get(cid, 0.0) + weight / (k + rank)
+    return sorted(fused.items(), key=lambda kv: -kv[1])
+
+
+def damp_same_section(
+    ranked: list[tuple[str, float]], by_id: dict[str, Chunk], decay: float = SECTION_DECAY
+) -> list[tuple[str, float]]:
+    """Re-rank so the n-th chunk of a section already listed scores decay**n of its own score."""
+    seen: dict[tuple[str, str], int] = {}
+    out = []
+    for cid, score in ranked:
+        key = (by_id[cid].doc_id, by_id[cid].section)
+        out.append((cid, score * decay ** seen.get(key, 0)))
+        seen[key] = seen.get(key, 0) + 1
+    return sorted(out, key=lambda kv: -kv[1])
+
+
 class Retriever:
     """Hybrid search over the corpus. Thread-safe for queries."""
 
@@ -216,9 +256,8 @@ class Retriever:
         self.state = ensure_index(say=say)
         self.chunks = all_chunks(self.corpus)
         self.by_id = {c.id: c for c in self.chunks}
-        titles = {d: self.corpus.doc(d).meta.title for d in self.corpus.docs}
         self.bm25 = bm25s.BM25()
-        self.bm25.index([tokenize(c.index_text(titles[c.doc_id])) or ["_"] for c in self.chunks], show_progress=False)
+        self.bm25.index([tokenize(t) or ["_"] for t in index_texts(self.corpus, self.chunks)], show_progress=False)
         self._lock = threading.Lock()
         self.collection = self._open_collection()
 
@@ -252,16 +291,12 @@ class Retriever:
         query = check_input_text(query, what="query", limit=MAX_QUERY_CHARS)
         k = max(1, min(int(k), 50))
         n = max(CANDIDATES, k)
-        if mode == "dense":
-            ranked = [(cid, 1.0 / (RRF_K + r)) for r, cid in enumerate(self._dense(query, n), 1)]
-        elif mode == "bm25":
-            ranked = [(cid, 1.0 / (RRF_K + r)) for r, cid in enumerate(self._lexical(query, n), 1)]
-        else:
-            fused: dict[str, float] = {}
-            for ids in (self._dense(query, n), self._lexical(query, n)):
-                for rank, cid in enumerate(ids, 1):
-                    fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank)
-            ranked = sorted(fused.items(), key=lambda kv: -kv[1])
+        lists = []
+        if mode in ("hybrid", "dense"):
+            lists.append((DENSE_WEIGHT, self._dense(query, n)))
+        if mode in ("hybrid", "bm25"):
+            lists.append((LEXICAL_WEIGHT, self._lexical(query, n)))
+        ranked = damp_same_section(fuse(lists), self.by_id)
         return [self._hit(self.by_id[cid], score) for cid, score in ranked[:k]]
 
     def _hit(self, chunk: Chunk, score: float) -> SearchHit:

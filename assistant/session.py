@@ -5,7 +5,6 @@ Sessions hold facts (weight, indication, payer ...) but never the question text.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from typing import Any
@@ -35,8 +34,10 @@ class Session(BaseModel):
 
 
 def session_key(session_id: str) -> str:
-    """The id as stored and logged: a hash, so a name typed as a session id is not kept."""
-    return hashlib.sha256(session_id.encode("utf-8")).hexdigest()[:24]
+    """The id as stored: a salted hash (the audit log's), so a name typed as a session id is neither kept nor guessable."""
+    from assistant.audit import session_hash
+
+    return session_hash(session_id)[:24]
 
 
 class SessionStore:

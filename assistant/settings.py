@@ -37,6 +37,10 @@ class Settings(BaseModel):
     today: str | None = Field(
         default=None, description="Override today's date (YYYY-MM-DD) for reproducible runs (ASSISTANT_TODAY)."
     )
+    audit: bool = Field(
+        default=True,
+        description="Append every answer, identifiers redacted, to <data_dir>/audit.sqlite3; 0 turns it off (ASSISTANT_AUDIT).",
+    )
 
 
 def _env(name: str) -> str | None:
@@ -60,6 +64,7 @@ def get_settings() -> Settings:
         ("llm", _env("ASSISTANT_LLM")),
         ("llm_base_url", _env("ASSISTANT_LLM_BASE_URL")),
         ("today", _env("ASSISTANT_TODAY")),
+        ("audit", _env("ASSISTANT_AUDIT")),
     )
     return _cached(key)
 

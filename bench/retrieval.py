@@ -3,7 +3,9 @@
 Shows, in one run on the same questions: recall@1/3/5 and MRR@10 for our hybrid
 search, its dense-only and BM25-only halves, and a naive baseline (fixed
 1,000-character chunks, 200 overlap, dense only, same embedding model, in memory);
-then index build time, cold start to first result, and warm hybrid query latency.
+how hybrid recall@5 moves with the fusion settings (to show the chosen ones sit on a
+plateau, not on a peak); then index build time, cold start to first result, and warm
+query latency, with the embedder on one torch thread (ours) and on torch's default.
 
     python bench/retrieval.py [--json]
 
@@ -96,6 +98,61 @@ def run_ours(retriever, questions: list[Question], mode: str) -> tuple[list[int 
         ranks.append(first_rank([(h.doc_id, h.section) for h in hits], q.golds))
         tops.append([f"{h.doc_id} | {h.section}" for h in hits[:3]])
     return ranks, tops, seconds
+
+
+# -- fusion settings around the chosen ones --------------------------------------
+GRID_K = (10, 30, 60)
+GRID_DENSE_WEIGHT = (0.3, 0.5, 1.0)
+
+
+def fusion_grid(retriever, questions: list[Question]) -> dict:
+    """Hybrid recall@5 and MRR for other RRF k / dense weights, with and without the
+    same-section damping; the two ranked lists are fetched once per question."""
+    from assistant.retrieval import CANDIDATES, LEXICAL_WEIGHT, damp_same_section, fuse
+
+    lists = [(retriever._dense(q.text, CANDIDATES), retriever._lexical(q.text, CANDIDATES)) for q in questions]
+    cells = []
+    for k in GRID_K:
+        for wd in GRID_DENSE_WEIGHT:
+            for decay in (1.0, None):  # 1.0 = no damping; None = the module's SECTION_DECAY
+                ranks = []
+                for q, (dense, lexical) in zip(questions, lists):
+                    ranked = fuse([(wd, dense), (LEXICAL_WEIGHT, lexical)], k=k)
+                    ranked = damp_same_section(ranked, retriever.by_id) if decay is None else ranked
+                    hits = [(retriever.by_id[cid].doc_id, retriever.by_id[cid].section) for cid, _ in ranked[:TOP]]
+                    ranks.append(first_rank(hits, q.golds))
+                s = scores(ranks)
+                cells.append({"k": k, "dense_weight": wd, "damped": decay is None,
+                              "recall@5": s["recall@5"], "mrr@10": s["mrr@10"]})
+    return {"cells": cells}
+
+
+# -- torch threads -------------------------------------------------------------------
+def time_threads(retriever, questions: list[Question], rounds: int = 2) -> dict:
+    """Warm hybrid query latency with the embedder on 1 torch thread and on torch's
+    default (one per core); rounds alternate so a load spike hits both alike."""
+    import torch
+
+    from assistant.embedder import TORCH_THREADS
+
+    default = os.cpu_count() or 1
+    seconds: dict[int, list[float]] = {1: [], default: []}
+    try:
+        for _ in range(rounds):
+            for threads in seconds:
+                torch.set_num_threads(threads)
+                retriever.search(questions[0].text, k=TOP)
+                for q in questions:
+                    t0 = time.perf_counter()
+                    retriever.search(q.text, k=TOP)
+                    seconds[threads].append(time.perf_counter() - t0)
+    finally:
+        torch.set_num_threads(TORCH_THREADS)
+    out = {}
+    for threads, values in seconds.items():
+        ms = np.asarray(values) * 1000
+        out[str(threads)] = {"p50_ms": float(np.percentile(ms, 50)), "p95_ms": float(np.percentile(ms, 95))}
+    return {"ours": TORCH_THREADS, "default": default, "latency": out}
 
 
 # -- naive baseline -------------------------------------------------------------
@@ -220,6 +277,8 @@ def run() -> dict:
     ranks, tops, n_spans = run_naive(corpus, chunks, questions, embed)
     systems["naive"] = {**scores(ranks), "chunks": n_spans}
     misses["naive"] = _misses(questions, ranks, tops)
+    grid = fusion_grid(retriever, questions)
+    threads = time_threads(retriever, questions)
 
     return {
         "questions": len(questions),
@@ -227,6 +286,8 @@ def run() -> dict:
         "machine": {"cpus": os.cpu_count(), "load_1m_at_start": load_before, "load_1m_at_end": os.getloadavg()[0]},
         "systems": systems,
         "latency": latency,
+        "fusion_grid": grid,
+        "threads": threads,
         "build": time_build(),
         "cold_start": time_cold_start(questions[0].text),
         "misses": misses,
@@ -247,19 +308,34 @@ def render(result: dict) -> str:
         lines.append(
             f"{label:<24}{s['chunks']:>7}{s['recall@1']:>8.3f}{s['recall@3']:>8.3f}{s['recall@5']:>8.3f}{s['mrr@10']:>9.3f}"
         )
+    from assistant.retrieval import DENSE_WEIGHT, RRF_K
+
+    lines += ["", f"hybrid recall@5 (MRR@10) by RRF k and dense weight (BM25 weight 1); ours: k={RRF_K},"
+              f" dense {DENSE_WEIGHT}, same-section damping on"]
+    lines.append(f"{'k':>4}{'dense w':>9}{'damped':>16}{'not damped':>16}")
+    cells = {(c["k"], c["dense_weight"], c["damped"]): c for c in result["fusion_grid"]["cells"]}
+    for k in GRID_K:
+        for wd in GRID_DENSE_WEIGHT:
+            on, off = cells[(k, wd, True)], cells[(k, wd, False)]
+            lines.append(f"{k:>4}{wd:>9.1f}{on['recall@5']:>9.3f} ({on['mrr@10']:.3f}){off['recall@5']:>9.3f} ({off['mrr@10']:.3f})")
     b, c, m = result["build"], result["cold_start"], result["machine"]
     lines += [
         "",
         f"timings on {m['cpus']} CPUs, 1-min load average {m['load_1m_at_start']:.1f} at start,"
         f" {m['load_1m_at_end']:.1f} at end",
-        f"index build (ensure_index rebuild, temp dir): {b['build_s']:.2f} s for {b['chunks']} chunks"
+        f"index build (ensure_index rebuild, temp dir):".ljust(50) + f"{b['build_s']:.2f} s for {b['chunks']} chunks"
         f" (+ {b['model_load_s']:.2f} s model load)",
-        f"cold start to first result (fresh process):  {c['cold_start_s']:.2f} s"
+        "cold start to first result (fresh process):".ljust(50) + f"{c['cold_start_s']:.2f} s"
         + (" (index was rebuilt)" if c["index_rebuilt"] else ""),
     ]
     for mode in MODES:
         lat = result["latency"][mode]
-        lines.append(f"warm query latency, {mode:<6} (k={TOP}):        p50 {lat['p50_ms']:.1f} ms   p95 {lat['p95_ms']:.1f} ms")
+        lines.append(f"warm query latency, {mode:<6} (k={TOP}):".ljust(50) + f"p50 {lat['p50_ms']:.1f} ms   p95 {lat['p95_ms']:.1f} ms")
+    t = result["threads"]
+    for threads, lat in t["latency"].items():
+        tag = "ours" if int(threads) == t["ours"] else "default" if int(threads) == t["default"] else ""
+        lines.append(f"warm hybrid latency, torch threads {threads} ({tag}):".ljust(50)
+                     + f"p50 {lat['p50_ms']:.1f} ms   p95 {lat['p95_ms']:.1f} ms")
     for key in ("hybrid", "naive"):
         missed = result["misses"][key]
         lines += ["", f"{labels[key]}: {len(missed)} not in top 5"]

@@ -11,6 +11,8 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+# Tests ask against the shared data dir; only the audit tests (which use their own dirs) turn the log on.
+os.environ.setdefault("ASSISTANT_AUDIT", "0")
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex

@@ -7,7 +7,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.chunking import _config, chunk_document
+from assistant.chunking import _config, chunk_document, doc_label
 from assistant.corpus import Corpus
 from assistant.settings import PROJECT_ROOT
 
@@ -82,6 +82,55 @@ def test_criterion_sub_items_stay_with_their_criterion():
     chunk = next(c for c in CHUNKS["centene-cp-phar-229"] if c.section == "I.A.6")
     for marker in ("  - a.", "  - b.", "  - c."):
         assert marker in chunk.text
+
+
+@pytest.mark.parametrize(
+    "doc_id, section, path",
+    [
+        ("centene-cp-phar-229", "I.A.3", "I. Initial Approval Criteria > A. Breast Cancer (must meet all)"),
+        ("centene-cp-phar-229", "II.A approval duration",
+         "II. Continued Therapy > A. All Indications in Section I (must meet all) > Approval duration"),
+        ("carecost-j9354", "Modifiers: JZ", "Modifiers CMS verified May 2026 > JZ — on the administered-units line"),
+        ("adc-monograph-kadcyla", "Logistics", "Logistics"),
+    ],
+)
+def test_chunks_know_the_headings_above_them(doc_id, section, path):
+    assert {c.path for c in CHUNKS[doc_id] if c.section == section} == {path}
+
+
+def _label(doc_id: str) -> str:
+    meta = CORPUS.doc(doc_id).meta
+    return doc_label(doc_id, meta.publisher, meta.title)
+
+
+def test_index_text_is_label_path_then_the_bare_chunk():
+    chunk = next(c for c in CHUNKS["centene-cp-phar-229"] if c.section == "I.A.3")
+    assert chunk.index_text(_label(chunk.doc_id)) == (
+        "Centene Corporation | Kadcyla clinical policy CP.PHAR.229 | I. Initial Approval Criteria"
+        " | A. Breast Cancer (must meet all)\n3. Age ≥ 18 years;"
+    )
+
+
+def test_index_text_does_not_repeat_the_heading_the_chunk_opens_with():
+    chunk = next(c for c in CHUNKS["carecost-j9354"] if c.section == "Step therapy")
+    assert chunk.text.startswith("Step therapy")
+    assert chunk.index_text(_label(chunk.doc_id)).count("Step therapy") == chunk.text.count("Step therapy")
+
+
+@pytest.mark.parametrize("doc_id", sorted(CHUNKS))
+def test_index_text_names_the_publisher_and_ends_with_the_exact_chunk(doc_id):
+    publisher = CORPUS.doc(doc_id).meta.publisher.split(" (")[0]
+    for chunk in CHUNKS[doc_id]:
+        index_text = chunk.index_text(_label(doc_id))
+        assert index_text.startswith(publisher + " | ")
+        assert index_text.endswith(chunk.text)
+        assert len(index_text) - len(chunk.text) < 400  # a short prefix, not a second passage
+
+
+def test_label_uses_the_short_title_and_drops_a_publisher_note():
+    assert _label("adc-monograph-kadcyla") == "ADC reference site for clinicians | Kadcyla drug monograph"
+    assert _label("oscar-cg101").startswith("Oscar Health | ")
+    assert doc_label("not-configured", "P", "A long manifest title") == "P | A long manifest title"
 
 
 def test_config_headers_exist_in_the_documents():

@@ -67,6 +67,22 @@ def test_rebuilds_when_a_document_changes(tiny):
     assert len(list((tiny / "data" / "index").glob("build-*"))) == 1  # the old build is pruned
 
 
+def test_index_text_change_changes_the_fingerprint(tiny, monkeypatch):
+    """The index rebuilds when what the retrievers see changes, even with the corpus unchanged."""
+    from assistant.chunking import Chunk
+
+    before = retrieval.fingerprint(corpus_mod.get_corpus())
+    original = Chunk.index_text
+    monkeypatch.setattr(Chunk, "index_text", lambda self, label: "changed\n" + original(self, label))
+    assert retrieval.fingerprint(corpus_mod.get_corpus()) != before
+
+
+def test_hits_quote_the_chunk_not_its_index_text(tiny):
+    hit = retrieval.Retriever().search("dextrose", k=1)[0]
+    assert hit.quote == "2. Never use dextrose."
+    assert "P | Doc A" not in hit.quote
+
+
 def test_uncommitted_build_is_detected_and_rebuilt(tiny):
     """A build directory with no CURRENT (a crash mid-build) is not trusted."""
     retrieval.ensure_index(say=lambda m: None)

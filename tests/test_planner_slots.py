@@ -68,3 +68,17 @@ def test_slot(text, slot, value):
 def test_search_query_spells_out_abbreviations_and_keeps_the_question():
     assert search_query("Can Kadcyla be diluted in D5W?") == "Can Kadcyla be diluted in D5W? (5% dextrose)"
     assert search_query("What filter is needed?") == "What filter is needed?"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("pt DOB 03/14/2005, 40 kg mBC, dose?", None),
+        ("pt DOB 03/14/2005, 40 kg mBC, DOS 06/03/2026", date(2026, 6, 3)),
+        ("born 2005-03-14; infusion 2026-06-03", date(2026, 6, 3)),
+        ("date of birth: March 14, 2005", None),
+        ("infusion 03/14/2026", date(2026, 3, 14)),
+    ],
+)
+def test_a_date_of_birth_is_never_the_date_of_service(text, expected):
+    assert read_slots(text).date_of_service == expected

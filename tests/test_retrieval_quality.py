@@ -1,5 +1,7 @@
-"""Retrieval quality: the eval questions name real sections, and a handful of them
-come back in the top 3. The full figures are in `python bench/retrieval.py`."""
+"""Retrieval quality: the eval questions name real sections; hybrid recall@5 over the
+whole question set stays at or above the issue-2 target; a handful of questions come
+back in the top 3; fusion and same-section damping behave as documented. The full
+figures are in `python bench/retrieval.py`."""
 
 from __future__ import annotations
 
@@ -8,10 +10,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from assistant.chunking import Chunk
 from assistant.corpus import get_corpus
-from assistant.retrieval import all_chunks
+from assistant.retrieval import all_chunks, damp_same_section, fuse
 
 QUESTIONS = Path(__file__).resolve().parent.parent / "evals" / "retrieval" / "questions.yaml"
+RECALL_AT_5_TARGET = 0.95  # issue 2
 DOC_IDS = {"centene-cp-phar-229", "carecost-j9354", "droracle-kadcyla-choice", "adc-monograph-kadcyla", "oscar-cg101"}
 
 # One or more per document; ids from questions.yaml, where the gold section is written.
@@ -101,3 +105,77 @@ def test_question_returns_its_section_in_top_3(qid):
     hits = get_retriever().search(question["q"], k=3)
     got = [(h.doc_id, h.section) for h in hits]
     assert any(matches(d, s, g) for d, s in got for g in golds(question)), f"{question['q']!r} -> {got}"
+
+
+def recall_at(k: int, questions: list[dict], search) -> tuple[float, list[str]]:
+    """Share of questions with a gold section among the top k, and the ones without."""
+    missed = []
+    for q in questions:
+        got = [(h.doc_id, h.section) for h in search(q["q"], k=k)]
+        if not any(matches(d, s, g) for d, s in got for g in golds(q)):
+            missed.append(f"{q['id']}: {q['q']!r} -> {got}")
+    return 1 - len(missed) / len(questions), missed
+
+
+@pytest.mark.slow
+def test_hybrid_recall_at_5_meets_the_target():
+    """The whole question set, on the real index (about 10 s warm)."""
+    from assistant.retrieval import get_retriever
+
+    recall, missed = recall_at(5, load_questions(), get_retriever().search)
+    assert recall >= RECALL_AT_5_TARGET, f"hybrid recall@5 {recall:.3f}; not in top 5:\n" + "\n".join(missed)
+
+
+def test_recall_counts_a_question_once_and_only_on_a_gold_section():
+    questions = [
+        {"id": "a", "q": "one", "doc_id": "d", "section": "I.A"},
+        {"id": "b", "q": "two", "doc_id": "d", "section": "II", "also": [{"doc_id": "e", "section": "X"}]},
+    ]
+    hits = {"one": [("d", "I.A.3"), ("d", "I.A.4")], "two": [("d", "I"), ("e", "X 1")]}
+
+    class Hit:
+        def __init__(self, doc_id, section):
+            self.doc_id, self.section = doc_id, section
+
+    def search(query, k):
+        return [Hit(*h) for h in hits[query][:k]]
+
+    assert recall_at(5, questions, search) == (1.0, [])
+    recall, missed = recall_at(1, questions, search)
+    assert recall == 0.5 and missed[0].startswith("b:")
+
+
+@pytest.mark.parametrize(
+    "lists, k, best",
+    [
+        # a chunk both halves rank first beats either half alone
+        ([(0.5, ["x", "d"]), (1.0, ["x", "b"])], 10, "x"),
+        # BM25 weighs double: its first beats the dense first
+        ([(0.5, ["d", "y"]), (1.0, ["b", "z"])], 10, "b"),
+        # ... unless the dense first is also BM25's second and BM25's first is absent from dense
+        ([(0.5, ["d"]), (1.0, ["b", "d"])], 10, "d"),
+        # equal weights and a large k: ties keep the first list's order
+        ([(1.0, ["d"]), (1.0, ["b"])], 60, "d"),
+    ],
+)
+def test_fusion_table(lists, k, best):
+    ranked = fuse(lists, k=k)
+    assert ranked[0][0] == best
+    assert [s for _, s in ranked] == sorted((s for _, s in ranked), reverse=True)
+
+
+def _chunk(cid: str, section: str) -> Chunk:
+    return Chunk(id=cid, doc_id="d", section=section, heading="", start=0, end=1, text="x")
+
+
+def test_second_chunk_of_a_section_yields_to_another_section():
+    by_id = {c.id: c for c in (_chunk("a1", "A"), _chunk("a2", "A"), _chunk("b1", "B"))}
+    ranked = damp_same_section([("a1", 1.0), ("a2", 0.9), ("b1", 0.6)], by_id, decay=0.5)
+    assert [cid for cid, _ in ranked] == ["a1", "b1", "a2"]
+    assert dict(ranked)["a2"] == pytest.approx(0.45)
+
+
+def test_a_clearly_better_second_chunk_keeps_its_place():
+    by_id = {c.id: c for c in (_chunk("a1", "A"), _chunk("a2", "A"), _chunk("b1", "B"))}
+    ranked = damp_same_section([("a1", 1.0), ("a2", 0.9), ("b1", 0.4)], by_id, decay=0.5)
+    assert [cid for cid, _ in ranked] == ["a1", "a2", "b1"]

@@ -1,0 +1,98 @@
+"""`assistant audit list|show|export|replay`: read the audit log and replay an answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+
+import typer
+
+from assistant.errors import AssistantError
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.echo(f"Error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `audit` command group to the app."""
+    audit = typer.Typer(no_args_is_help=True, help="The audit log: every answer, its tools, inputs, outputs and sources.")
+    app.add_typer(audit, name="audit")
+
+    @audit.command("list")
+    def list_(
+        limit: int = typer.Option(20, "--limit", "-n", min=1, help="How many entries, newest first."),
+        as_json: bool = typer.Option(False, "--json", help="Print a JSON array of entries."),
+    ) -> None:
+        """The newest answers: id, time, status, intent, planner and the redacted question."""
+        from assistant.audit import list_entries
+
+        try:
+            entries = list_entries(limit)
+        except sqlite3.Error as exc:
+            _fail(f"cannot read the audit log: {exc}", 1)
+        if as_json:
+            typer.echo(json.dumps([e.model_dump(mode="json") for e in entries], ensure_ascii=False, indent=2))
+            return
+        if not entries:
+            typer.echo("The audit log is empty.")
+            return
+        for e in entries:
+            question = e.question.replace("\n", " ")
+            question = question if len(question) <= 70 else question[:69] + "…"
+            replay = f"  (replay of {e.replay_of})" if e.replay_of else ""
+            typer.echo(f"{e.id}  {e.time[:19]}Z  {e.status:<12} {e.intent or '-':<12} {question}{replay}")
+
+    @audit.command("show")
+    def show(entry_id: str = typer.Argument(..., metavar="ID", help="An id from `assistant audit list` (or a unique prefix).")) -> None:
+        """One entry in full, as JSON."""
+        from assistant.audit import get_entry
+
+        entry = get_entry(entry_id)
+        if entry is None:
+            _fail(f"no audit entry {entry_id!r}; `assistant audit list` shows the ids.")
+        typer.echo(entry.model_dump_json(indent=2))
+
+    @audit.command("export")
+    def export_(since: str = typer.Option(..., "--since", metavar="YYYY-MM-DD", help="First day (UTC) to include.")) -> None:
+        """Entries since a date as JSON lines on stdout (oldest first)."""
+        from assistant.audit import export
+
+        try:
+            day = dt.date.fromisoformat(since)
+        except ValueError:
+            _fail(f"--since {since!r} is not a date: use YYYY-MM-DD, e.g. 2026-06-01.")
+        try:
+            for item in export(day):
+                typer.echo(json.dumps(item, ensure_ascii=False))
+        except sqlite3.Error as exc:
+            _fail(f"cannot read the audit log: {exc}", 1)
+
+    @audit.command("replay")
+    def replay_(
+        entry_id: str = typer.Argument(..., metavar="ID", help="The entry to re-run."),
+        as_json: bool = typer.Option(False, "--json", help="Print the ReplayResult as JSON."),
+    ) -> None:
+        """Re-run an answer's tool calls and question; exit 0 if all is the same, 1 if anything differs, 2 for a bad id."""
+        from assistant.audit import replay
+
+        try:
+            result = replay(entry_id)
+        except AssistantError as exc:
+            _fail(str(exc))
+        if as_json:
+            typer.echo(result.model_dump_json(indent=2))
+        else:
+            typer.echo(f"Replay of {result.id}: {'same' if result.same else 'DIFFERS'}")
+            for tool in result.tools:
+                mark = "same" if tool.same else "differs at " + ", ".join(tool.differences)
+                typer.echo(f"  tool {tool.tool}: {mark}{' (input was redacted)' if tool.input_redacted else ''}")
+            typer.echo(f"  status: {result.status_before} → {result.status_after}; "
+                       f"answer text {'same' if result.answer_same else 'differs'}")
+            for line in result.differences:
+                typer.echo(f"  difference: {line}")
+            for note in result.notes:
+                typer.echo(f"  note: {note}")
+        raise typer.Exit(0 if result.same else 1)
