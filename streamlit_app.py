@@ -7,14 +7,14 @@ Nothing from the user or the documents is rendered as HTML or live markdown: it 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import sys
 import threading
 import uuid
 
-import pandas as pd
 import streamlit as st
 
 from assistant import ui_render as ui
-from assistant.agent import ask
 from assistant.models import Answer
 from assistant.plain_text import file_name, narrative
 from assistant.session import Session
@@ -23,10 +23,11 @@ st.set_page_config(page_title="Kadcyla assistant (J9354)", page_icon="💊", lay
 
 
 class WarmUp(threading.Thread):
-    """Loads the retriever, the intent model and the reference data once per server, in the
-    background: the page and the chat box appear at once, loading overlaps typing, and a question
-    the rules classify (most dose questions) is answered without waiting for the model. A question
-    that needs the model before it is loaded loads it itself; the result is the same, only slower."""
+    """Loads the agent, the reference data, the retriever and the intent model once per server, in
+    the background, started when the first page has been sent: the page and the chat box appear at
+    once, loading overlaps typing, and a question the rules classify (most dose questions) is
+    answered without waiting for the model. A question that needs the model before it is loaded
+    loads it itself; the result is the same, only slower."""
 
     def __init__(self) -> None:
         # not a daemon: exiting while torch loads in a daemon thread aborts the process
@@ -35,17 +36,35 @@ class WarmUp(threading.Thread):
 
     def run(self) -> None:
         try:
-            from assistant.planner import intent_model
-            from assistant.retrieval import get_retriever
+            # what any answer needs, at normal priority: a question asked meanwhile waits on these imports
+            import pandas  # noqa: F401 - st.table needs it; loaded here, not while the first page waits
+
+            from assistant.agent import ask  # noqa: F401
+            from assistant.intent import intent_model
             from assistant.settings import configure_offline
             from assistant.tools.dose import load_dose_facts
 
             configure_offline()
             load_dose_facts()
+            # what only document questions and unclear wording need (torch, the model, the index): in the
+            # background proper, so that a dose, policy or code question asked meanwhile is not slowed down
+            _lower_priority()
+            from assistant.retrieval import get_retriever
+
             get_retriever().search("Kadcyla dose", k=1)
             intent_model().similarity("Kadcyla dose")
         except Exception as exc:  # noqa: BLE001 - shown on the page; dose and policy work without search
             self.error = exc
+
+
+def _lower_priority() -> None:
+    """Run this thread at a lower CPU priority (Linux: per thread), so that on a small machine the
+    page, the browser and the first answers win over loading torch and the model."""
+    if sys.platform.startswith("linux"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        except OSError:
+            pass
 
 
 @st.cache_resource(show_spinner=False)
@@ -162,6 +181,8 @@ def _reset() -> None:
 
 # -- one answer ---------------------------------------------------------------------------------
 def _table(rows: list[dict], marks: str | None = None) -> None:
+    import pandas as pd  # here, not at the top: the first page does not wait for it (WarmUp loads it)
+
     if rows:
         st.table(pd.DataFrame(ui.escape_cells(rows, marks)), hide_index=True)
 
@@ -198,11 +219,21 @@ def render_citations(answer: Answer) -> None:
             st.markdown("\n".join(f"- {k}: {ui.escape_md(v)}" for k, v in ui.citation_meta(c)))
 
 
-def render_computation(answer: Answer) -> None:
+def _lazy_expander(label: str, key: str):
+    """An expander whose content is built only when it is open (a rerun on click): a closed one costs
+    the browser nothing, and the code viewer behind st.code is 1.5 MB of script to load (~1 s here)."""
+    box = st.expander(label, key=key, on_change="rerun")
+    return box, bool(box.open)
+
+
+def render_computation(answer: Answer, index: int) -> None:
     calls = [ui.computation(call.model_dump()) for call in answer.tool_calls]
     if not calls:
         return
-    with st.expander("How this was computed"):
+    box, is_open = _lazy_expander("How this was computed", key=f"computed_{index}")
+    if not is_open:
+        return
+    with box:
         for view in calls:
             st.markdown(f"**Tool:** {ui.escape_md(view['tool'])} — inputs:")
             st.json(view["inputs"], expanded=True)
@@ -234,8 +265,11 @@ def render_answer(answer: Answer, index: int) -> None:
     for kind, view in views:
         render_structured(kind, view)
     render_citations(answer)
-    render_computation(answer)
-    with st.expander("Copy for PA narrative"):
+    render_computation(answer, index)
+    box, is_open = _lazy_expander("Copy for PA narrative", key=f"narrative_{index}")
+    if not is_open:
+        return
+    with box:
         text = narrative(answer)
         st.code(text, language=None, wrap_lines=True)
         st.download_button("Download as text", text, file_name=file_name(answer), mime="text/plain",
@@ -246,12 +280,7 @@ def render_answer(answer: Answer, index: int) -> None:
 st.title("Kadcyla assistant")
 st.caption("ado-trastuzumab emtansine · HCPCS J9354 · dose, billing, coverage criteria and look-alike codes")
 st.info(ui.BANNER, icon="ℹ️")
-loader = warm_up()
-if loader.is_alive():
-    st.caption("Loading the document index and the language model in the background…")
-elif loader.error is not None:
-    st.warning(f"Search is unavailable ({ui.escape_md(type(loader.error).__name__)}): build the index with "
-               "assistant index. Dose, policy and code checks still work.")
+loading_note = st.empty()  # filled at the end, once the page has been sent
 
 session = _state()
 prompt = st.chat_input("Ask about a Kadcyla dose, coverage criteria or a code, e.g. 70 kg, metastatic: dose, vials, waste?")
@@ -264,9 +293,18 @@ if prompt:
     with st.chat_message("user"):
         st.markdown(ui.escape_md(prompt))
     with st.chat_message("assistant"):
+        from assistant.agent import ask  # imported by WarmUp meanwhile; the first page does not wait for it
+
         with st.spinner("Working…"):
             answer = ask(prompt, session)
         st.session_state.history.append(answer)
         render_answer(answer, len(st.session_state.history) - 1)
 with st.sidebar:
     facts_panel(session)
+
+loader = warm_up()  # after the page: loading starts once the reader has something to read
+if loader.is_alive():
+    loading_note.caption("Loading the document index and the language model in the background…")
+elif loader.error is not None:
+    loading_note.warning(f"Search is unavailable ({ui.escape_md(type(loader.error).__name__)}): build the index "
+                         "with assistant index. Dose, policy and code checks still work.")

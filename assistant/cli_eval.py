@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from assistant.evals.report import METRIC_NAMES, Metrics, RunReport, pct, secs
 from assistant.settings import PROJECT_ROOT
@@ -38,27 +39,33 @@ def register(app: typer.Typer) -> None:
             spec = load_suite(suite)
             cases = select(load_cases(spec.case_files()), case, category)
         except EvalConfigError as exc:
-            err.print(f"[red]Error:[/red] {exc}", highlight=False, markup=False, soft_wrap=True)
+            _error(err, str(exc))
+            raise typer.Exit(2) from None
+        except RecursionError:
+            _error(err, f"{suite}: nested too deeply to read")
+            raise typer.Exit(2) from None
+        except ValueError as exc:  # the YAML reader's own, e.g. an impossible date such as 0000-00-00
+            _error(err, f"{suite}: cannot read: {exc}")
             raise typer.Exit(2) from None
         if validate:
             out.print(f"{len(cases)} cases OK in {len(spec.case_files())} files.")
             return
         if not cases:
-            err.print("[red]Error:[/red] no case matches --case/--category.")
+            _error(err, "no case matches --case/--category.")
             raise typer.Exit(2)
         try:
             from assistant.agent import ask
         except ImportError as exc:
-            err.print(f"[red]Error:[/red] the agent is not available (assistant.agent.ask): {exc}", markup=False)
+            _error(err, f"the agent is not available (assistant.agent.ask): {exc}")
             raise typer.Exit(2) from None
         retrieve = None
         if baseline:
             from assistant.retrieval import get_retriever
 
             try:
-                retriever = get_retriever(say=lambda m: err.print(m))
+                retriever = get_retriever(say=lambda m: err.print(m, markup=False, highlight=False))
             except AssistantError as exc:
-                err.print(f"[red]Error:[/red] retrieval baseline unavailable: {exc}", markup=False)
+                _error(err, f"retrieval baseline unavailable: {exc}")
                 raise typer.Exit(2) from None
             retriever.search("Kadcyla dose", k=1)  # warm the model so the first case's latency is not the load time
 
@@ -75,6 +82,11 @@ def register(app: typer.Typer) -> None:
             print(to_json(result))
         if not result.passed:
             raise typer.Exit(1)
+
+
+def _error(err: Console, message: str) -> None:
+    """One red 'Error:' line; the message is printed as written (file names, [brackets] and all)."""
+    err.print(Text("Error: ", style="red") + Text(message), soft_wrap=True)
 
 
 def _run(spec, cases, ask, retrieve, err: Console):

@@ -179,15 +179,23 @@ def best_quotes(hit: dict, terms: set[str], question_vec=None) -> list[tuple[flo
     for i in order[:4]:
         if out and rank[i] < rank[order[0]] - _NEAR_TIE:
             break
-        best, rest = candidates[i]
-        if rest and rest[0]["end"] - best["start"] <= _WHOLE_PASSAGE:
-            source = get_corpus().doc(hit["doc_id"]).text
-            best = {**best, "quote": source[best["start"]:rest[0]["end"]], "end": rest[0]["end"]}
-        if not any(_overlaps(best, q) for _, q in out):
-            out.append((words[i], best))
-        if len(out) == 2:
+        for quote in _with_next(hit, *candidates[i]):
+            if not any(_overlaps(quote, q) for _, q in out):
+                out.append((words[i], quote))
+        if len(out) >= 2:
             break
     return out
+
+
+def _with_next(hit: dict, best: dict, rest: list[dict]) -> list[dict]:
+    """The chosen sentence joined with the one after it, or the two apart when the gap between them
+    holds what _safe_part cut off (a web address, markup)."""
+    if not rest or rest[0]["end"] - best["start"] > _WHOLE_PASSAGE:
+        return [best]
+    longer = get_corpus().doc(hit["doc_id"]).text[best["start"]:rest[0]["end"]]
+    if unsafe_passage(longer):
+        return [best, rest[0]]
+    return [{**best, "quote": longer, "end": rest[0]["end"]}]
 
 
 def _safe_part(sentence: dict) -> dict | None:

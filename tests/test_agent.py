@@ -420,7 +420,7 @@ DOCUMENTS = [
     ("What does the JW modifier mean?", "JW", {"carecost-j9354"}),
     ("What LVEF monitoring is required?", "LVEF", None),
     ("What are the most common denial reasons?", "denial", None),
-    ("What is the EviCore phone number for oncology requests?", "1-855-672-2755", None),
+    ("What is the EviCore phone number for oncology requests?", "855-252-1118", None),  # EviCore handles oncology
     ("What CPT codes are billed for the administration?", "96413", None),
     ("Can kadcyla be mixed with sodium chloride?", "0.9% Sodium Chloride", None),
     ("What is the mechanism of action of ado-trastuzumab emtansine?", "HER2", None),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import textwrap
 import types
@@ -157,6 +158,26 @@ def test_a_faulty_answer_fails_the_right_check(tmp_path, answer, failing):
     assert not report.cases[0].passed
     assert failed_checks(report) == failing
     assert not report.passed
+
+
+@pytest.mark.parametrize(
+    "check, text, passed",
+    [
+        ("must_contain: [jw]", "Bill 8 units JW.", True),  # case-insensitive
+        ("must_contain: ['8 units  jw']", "Bill 8\nunits JW.", True),  # spacing and line breaks do not matter
+        ("must_contain: [JW]", "Bill 8 units JZ.", False),
+        ("must_contain: [[JW, no waste]]", "No waste.", True),  # any one of a nested list
+        ("must_contain: [[JW, no waste]]", "Waste 8 mg.", False),
+        (r"must_contain: ['re:\$10,971\.48']", "pays $10,971.48", True),  # re: a regular expression
+        (r"must_contain: ['re:\$10,971\.48']", "pays 10971.48", False),
+        ("must_not_contain: [APPROVED]", "The PA is approved.", False),
+        ("must_not_contain: [approved]", "Coverage criteria met.", True),
+    ],
+)  # fmt: skip
+def test_text_checks(tmp_path, check, text, passed):
+    case = f"category: dose\ncases:\n  - id: t\n    ask: q\n    expect:\n      {check}\n"
+    report = run(tmp_path, {"q": Answer(question="q", status="answered", answer=text)}, text=case)
+    assert report.cases[0].passed is passed, report.cases[0].failures()
 
 
 def test_figures_allow_thousands_separators_and_currency_signs():
@@ -317,14 +338,14 @@ def test_the_shipped_suite_loads():
 def cli(monkeypatch, tmp_path):
     """`assistant eval` with assistant.agent.ask replaced by a fake."""
 
-    def invoke(script: dict, thresholds: str, *extra: str):
+    def invoke(script: dict, thresholds: str, *extra: str, text: str = CASES):
         fake = types.ModuleType("assistant.agent")
         fake.ask = FakeAsk(script)
         monkeypatch.setitem(sys.modules, "assistant.agent", fake)
         app = typer.Typer()
         register(app)
         app.command("noop")(lambda: None)  # a second command keeps `eval` a subcommand
-        suite = write(tmp_path, CASES, thresholds=thresholds)
+        suite = write(tmp_path, text, thresholds=thresholds)
         report = tmp_path / "out" / "report.html"
         args = ["eval", "--suite", str(suite), "--report", str(report), "--no-baseline", *extra]
         return CliRunner().invoke(app, args), report
@@ -355,3 +376,162 @@ def test_json_flag_prints_the_result(cli):
 def test_bad_case_file_exits_2_with_the_message(cli, tmp_path):
     result, _ = cli({}, "pass_rate: 2")
     assert result.exit_code == 2 and "thresholds.pass_rate" in result.output
+
+
+# ---------------------------------------------------------------- more faults, gates, report, staff-facing files
+
+
+def test_a_conversation_fails_when_a_later_turn_fails(tmp_path):
+    text = """
+    category: multi_turn
+    cases:
+      - id: weight-then-dose
+        turns:
+          - {ask: "What's the dose?", expect: {status: needs_info, missing: [weight]}}
+          - ask: "72 kg, metastatic"
+            expect: {status: answered, figures: [{value: 259.2, unit: mg}]}
+    """
+    fake = {
+        "What's the dose?": Answer(question="q", status="needs_info", answer="What is the weight?", missing=["weight (kg or lb)"]),
+        "72 kg, metastatic": lambda q: good_dose_answer(q, text="Dose 252 mg."),  # the 70 kg answer, not 72 kg
+    }  # fmt: skip
+    report = run(tmp_path, fake, text=text)
+    case = report.cases[0]
+    assert [t.passed for t in case.turns] == [True, False] and not case.passed
+    assert case.failures() == ["turn 2: figure: 259.2 mg: not in any tool output; not in the answer text"]
+
+
+@pytest.mark.parametrize(
+    "metric, num, den, threshold, passed",
+    [
+        ("pass_rate", 19, 20, 0.95, True),  # exactly at the threshold passes
+        ("pass_rate", 18, 20, 0.95, False),
+        ("figure_exact_match", 200, 200, 1.0, True),
+        ("figure_exact_match", 199, 200, 1.0, False),  # one figure wrong in 200 fails the run
+        ("citation_validity", 500, 500, 1.0, True),
+        ("citation_validity", 499, 500, 1.0, False),
+        ("tool_choice", 0, 0, 1.0, True),  # nothing to measure: the gate does not fail
+    ],
+)  # fmt: skip
+def test_each_threshold_gates_at_its_boundary(metric, num, den, threshold, passed):
+    from assistant.evals.harness import Thresholds
+    from assistant.evals.report import Metrics, Rate, gates
+
+    overall = Metrics(cases=den, **{metric: Rate(num=num, den=den)})
+    (gate,) = gates(overall, Thresholds(**{metric: threshold}))
+    assert (gate.metric, gate.passed) == (metric, passed)
+
+
+def test_latency_gate_is_a_maximum():
+    from assistant.evals.harness import Thresholds
+    from assistant.evals.report import Metrics, gates
+
+    assert gates(Metrics(latency_p95_s=2.0), Thresholds(latency_p95_s=2.0))[0].passed
+    assert not gates(Metrics(latency_p95_s=2.01), Thresholds(latency_p95_s=2.0))[0].passed
+
+
+class _Tags(__import__("html.parser").parser.HTMLParser):
+    """Collects ids and checks that every opened element is closed in order (void elements aside)."""
+
+    VOID = {"meta", "br", "hr", "img", "input", "link"}
+
+    def __init__(self):
+        super().__init__()
+        self.stack: list[str] = []
+        self.ids: list[str] = []
+        self.errors: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.ids += [v for k, v in attrs if k == "id"]
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes <{self.stack[-1] if self.stack else None}>")
+        else:
+            self.stack.pop()
+
+
+def test_html_report_is_well_formed_and_says_what_failed(tmp_path):
+    text = CASES + """
+  - id: dose-85
+    ask: "85 kg ebc?"
+    expect: {status: answered}
+"""
+    script = {
+        "dose for 70 kg mBC?": lambda q: good_dose_answer(q, citations=[quote_citation("Waste: 260 - 252 = 9 mg")]),
+        "85 kg ebc?": good_dose_answer,
+    }
+    report = run(tmp_path, script, text=text)
+    page = render_html(report)
+    parser = _Tags()
+    parser.feed(page)
+    parser.close()
+    assert not parser.errors and parser.stack == [], (parser.errors, parser.stack)
+    assert parser.ids == ["case-dose-70", "case-dose-85"]  # every case, in order
+    assert "Failing cases (1)" in page and "All cases (2)" in page
+    assert "<a href='#case-dose-70'>dose-70</a>" in page
+    assert "quote is not an exact substring of carecost-j9354" in page  # what failed
+    assert "Waste: 260 - 252 = 9 mg" in page  # the answer's citation, shown
+    assert "<details class='case failed' id='case-dose-70' open>" in page  # failures open, passes folded
+    assert "<details class='case' id='case-dose-85'>" in page
+
+
+@pytest.mark.parametrize(
+    "text, says",
+    [
+        ("", "the file is empty"),
+        ("- a\n- b\n", "expected a mapping with 'cases:'"),
+        ("category: dose\n", "field 'cases': Field required"),
+        ("category: dose\ncases:\n  - just text\n", "case #1: expected a mapping of fields"),
+        ("category: dose\ncases:\n  - {ask: q}\n", "case #1: field 'id': Field required"),
+        ("category: dose\ncases:\n  - {id: Dose 1, ask: q}\n", "'Dose 1' is not a valid id"),
+        ("category: dose\ncases:\n  - {id: a, ask: q, turns: [{ask: r}]}\n", "either ask/expect (one turn) or turns"),
+        ("category: dose\ncases:\n  - {id: a}\n", "a case needs `ask` (one turn) or `turns`"),
+        ("category: dose\ncases:\n  - {id: a, ask: q, expect: {figures: [{value: lots}]}}\n", "field 'expect.figures.0.value'"),
+        ("category: dose\ncases:\n  - {id: a, ask: q, expect: {tool_input: {weight: 70}}}\n", "say which tool it is for"),
+        ("category: dose\ncases:\n  - {id: a, ask: q, expect: {citations: [{doc: nowhere}]}}\n", "unknown document 'nowhere'"),
+        ("category: dose\ncases:\n  - {id: a, ask: q, expect: {citations: [{doc: carecost-j9354, text: not in it}]}}\n",
+         "is not an exact passage of carecost-j9354"),
+    ],
+)  # fmt: skip
+def test_a_malformed_case_file_gives_a_clear_error(tmp_path, text, says):
+    path = tmp_path / "staff.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(EvalConfigError) as err:
+        load_cases([path])
+    assert str(err.value).startswith(f"{path}: ") and says in str(err.value), str(err.value)
+
+
+def test_the_command_reports_a_malformed_case_file_and_exits_2(cli, tmp_path):
+    result, report = cli({}, "pass_rate: 1.0", text=CASES.replace("must_not_contain", "must_not_contian"))
+    assert result.exit_code == 2, result.output
+    assert "cases.yaml" in result.output and "'dose-70'" in result.output and "did you mean 'must_not_contain'" in result.output
+    assert result.output.startswith("Error: ") and "[red]" not in result.output
+    assert "Traceback" not in result.output and not report.exists()
+
+
+def test_validate_checks_the_shipped_case_files():
+    app = typer.Typer()
+    register(app)
+    app.command("noop")(lambda: None)
+    result = CliRunner().invoke(app, ["eval", "--validate"])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"^\d{3,} cases OK in \d+ files\.$", result.output.strip())
+
+
+def test_the_readme_examples_are_valid_cases(tmp_path):
+    """evals/README.md is how staff add a case: its YAML examples must load as they are written."""
+    readme = (ROOT / "evals" / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```yaml\n(.*?)```", readme, re.S)
+    assert len(blocks) >= 2
+    for n, block in enumerate(blocks):
+        path = tmp_path / f"example{n}.yaml"
+        path.write_text("category: dose\ncases:\n" + block, encoding="utf-8")
+        (case,) = load_cases([path])
+        assert case.turns and case.turns[0].ask
+    fields = set(re.findall(r"^\| `(\w+)` \|", readme, re.M))
+    from assistant.evals.harness import Expect, Turn
+
+    assert fields == set(Expect.model_fields) | {"repeat"} and "repeat" in Turn.model_fields  # the table lists every field

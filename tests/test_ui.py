@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import re
 from pathlib import Path
 
@@ -10,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from assistant.models import Answer, Citation
 from assistant.plain_text import WIDTH, narrative, strip_markdown
-from assistant.ui_render import answer_markdown, escape_md, fig_text, policy_view, quote_markdown
+from assistant.ui_render import answer_markdown, citation_label, escape_md, fig_text, policy_view, quote_markdown
 
 APP = Path(__file__).resolve().parent.parent / "streamlit_app.py"
 DOSE_Q = "70 kg, metastatic — dose, vials, waste?"
@@ -56,6 +58,14 @@ def say(at: AppTest, text: str) -> AppTest:
     return at
 
 
+def open_expander(at: AppTest, key: str) -> AppTest:
+    """Click a lazy expander open (its content is built on the rerun that follows)."""
+    at.session_state[key] = True
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 @pytest.fixture
 def app() -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=60).run(timeout=180)  # first run loads the model
@@ -87,9 +97,29 @@ def test_dose_question_shows_table_jw_line_citations_and_warnings(app):
     assert labels[0].startswith("[1] ")
     assert any("Pending SME review" in unescape(m.value) for m in app.markdown)
     assert any("Stale price" in unescape(w.value) for w in app.warning)
+    open_expander(app, "computed_0")
     computed = next(e for e in app.expander if e.label == "How this was computed")
     assert "70 kg × 3.6 mg/kg = 252 mg" in unescape(" ".join(t.value.to_string() for t in computed.table))
-    assert computed.json[0].value  # the tool inputs
+    assert json.loads(computed.json[0].value) == {"weight": 70.0, "weight_unit": "kg", "indication": "mbc"}
+
+
+def test_each_footnote_expands_to_its_quote_title_section_publisher_date_and_review_status(app):
+    say(app, DOSE_Q)
+    answer = app.session_state["history"][-1]
+    assert len(answer.citations) >= 2
+    by_label = {e.label: e for e in app.chat_message[1].expander}
+    for c in answer.citations:
+        footnote = by_label[escape_md(citation_label(c))]  # "[n] title — section", one per citation
+        assert not footnote.proto.expanded
+        inside = unescape("\n".join(m.value for m in footnote.markdown))
+        assert "\n".join("> " + line for line in c.quote.splitlines()) in inside
+        for line in (f"Document: {c.doc_title}", f"Section: {c.section}", f"Publisher: {c.publisher}",
+                     f"Date: {c.date or 'undated'}", f"Review status: {c.review_status}"):
+            assert line in inside, (line, inside)
+    guide = next(c for c in answer.citations if c.doc_id == "carecost-j9354")
+    inside = unescape(" ".join(m.value for m in by_label[escape_md(citation_label(guide))].markdown))
+    assert "Date: 2026-05" in inside and "Review status: Pending SME review" in inside
+    assert any(f"[{c.marker}]" in answer.answer for c in answer.citations)  # the text points at its footnotes
 
 
 def test_follow_up_questions_fill_the_dose(app):
@@ -97,6 +127,7 @@ def test_follow_up_questions_fill_the_dose(app):
     assert "What is the patient's weight" in page_text(app)
     say(app, "72 kg")
     assert "metastatic breast cancer (mBC) or early breast cancer" in page_text(app)
+    assert app.sidebar.number_input(key="fact_weight").value == 72.0  # understood from the chat, shown in the panel
     say(app, "metastatic")
     assert table_rows(app, "Item")["Dose"]["Value"] == "259.2 mg"
     assert "259.2 mg" in page_text(app)
@@ -124,6 +155,7 @@ def test_code_question_card_shows_which_clue_points_to_which_product(app):
     assert rows["Kadcyla"]["Points to"] == "Kadcyla (J9354)"
     assert rows["J9358"]["Document says"] == "Enhertu (fam-trastuzumab deruxtecan-nxki) [J9358]"
     assert "✗ conflicting" in page_text(app)
+    assert any("conflicting" in unescape(w.value) and "confirm" in unescape(w.value) for w in app.warning)
 
 
 def test_dose_above_the_label_maximum_is_shown_as_an_error(app):
@@ -142,14 +174,70 @@ def test_side_panel_shows_facts_and_a_correction_changes_the_next_answer(app):
     assert app.session_state["session"].facts["weight"] == 80.0
     say(app, "What's the dose?")
     assert table_rows(app, "Item")["Dose"]["Value"] == "288 mg"  # 80 kg × 3.6 mg/kg
+    call = app.session_state["history"][-1].tool_calls[0]
+    assert (call.tool, call.input["weight"], call.input["weight_unit"]) == ("calculate_dose", 80.0, "kg")
+    open_expander(app, "computed_1")
+    computed = next(e for e in app.chat_message[-1].expander if e.label == "How this was computed")
+    assert json.loads(computed.json[0].value)["weight"] == 80  # the inputs shown are the ones used
     panel.selectbox(key="fact_payer").set_value("centene").run()
     assert app.session_state["session"].facts["payer"] == "centene"
     panel.selectbox(key="fact_indication").set_value(None).run()
     assert "indication" not in app.session_state["session"].facts
 
 
+def test_facts_entered_in_the_panel_are_the_policy_tools_inputs_and_a_correction_changes_the_verdict(app):
+    panel = app.sidebar
+    panel.selectbox(key="fact_payer").set_value("centene").run()
+    panel.selectbox(key="fact_diagnosis").set_value("metastatic_breast").run()
+    panel.selectbox(key="fact_her2_ihc").set_value("3+").run()
+    panel.multiselect(key="fact_prior_therapies").set_value(["trastuzumab", "taxane"]).run()
+    panel.number_input(key="fact_age").set_value(58).run()
+    panel.date_input(key="fact_date_of_service").set_value(dt.date(2026, 6, 3)).run()
+    assert app.session_state["session"].facts["date_of_service"] == "2026-06-03"
+    say(app, "Does she meet the criteria for Kadcyla?")
+    call = app.session_state["history"][-1].tool_calls[0]
+    assert call.tool == "check_policy"
+    assert {k: call.input.get(k) for k in ("payer", "her2_ihc", "age")} == {"payer": "centene", "her2_ihc": "3+", "age": 58}
+    assert set(call.input["prior_therapies"]) == {"trastuzumab", "taxane"}
+    her2 = next(r for k, r in table_rows(app, "Criterion").items() if k.startswith("I.A.1 "))
+    assert her2["Verdict"] == "✓ met"
+    panel.selectbox(key="fact_her2_ihc").set_value("1+").run()  # the clinician corrects the HER2 result
+    say(app, "Does she meet the criteria for Kadcyla?")
+    call = app.session_state["history"][-1].tool_calls[0]
+    assert call.input["her2_ihc"] == "1+"
+    last = app.chat_message[-1]
+    rows = [unescape(r) for t in last.table if t.value.columns[0] == "Criterion" for r in t.value["Verdict"]]
+    criteria = [unescape(r) for t in last.table if t.value.columns[0] == "Criterion" for r in t.value["Criterion"]]
+    assert rows[next(i for i, c in enumerate(criteria) if c.startswith("I.A.1 "))].endswith("✗ not met**]")
+
+
+def test_each_browser_session_has_its_own_conversation(app):
+    say(app, DOSE_Q)
+    other = AppTest.from_file(str(APP), default_timeout=60).run(timeout=180)
+    assert not other.chat_message and other.session_state["session"].facts == {}
+    assert other.sidebar.number_input(key="fact_weight").value is None
+    say(other, "What's the dose?")
+    assert "What is the patient's weight" in page_text(other)  # app's 70 kg is not in this session
+    assert app.session_state["session"].facts["weight"] == 70.0
+
+
+def test_closed_expanders_cost_nothing_until_opened(app):
+    """'How this was computed' and the PA narrative are built when opened: the first answer does not
+    wait for the browser to load the code and JSON viewers."""
+    say(app, DOSE_Q)
+    assert not app.code and not app.json and not app.get("download_button")
+    assert [e.label for e in app.expander][-2:] == ["How this was computed", "Copy for PA narrative"]
+    open_expander(app, "narrative_0")
+    assert len(app.code) == 1 and not app.json
+    say(app, "85 kg adjuvant, cycle 2 — dose?")
+    assert len(app.code) == 1  # the first answer's narrative stays open, the new one is closed
+    open_expander(app, "computed_1")
+    assert len(app.json) == 1 and '"weight": 85' in app.json[0].value
+
+
 def test_pa_narrative_is_plain_text_with_footnotes_and_a_download(app):
     say(app, DOSE_Q)
+    open_expander(app, "narrative_0")
     text = app.code[0].value
     assert "**" not in text and "`" not in text and "](" not in text
     assert not any(line.lstrip().startswith(("#", "- ", "> ")) for line in text.splitlines())
@@ -157,6 +245,8 @@ def test_pa_narrative_is_plain_text_with_footnotes_and_a_download(app):
     assert "Sources:" in text
     assert re.search(r"^\[1\] Ado-trastuzumab emtansine \(Kadcyla\) drug monograph", text, re.M)
     assert "Review status: Pending SME review" in text
+    assert "Warnings:" in text and "Stale price" in text
+    assert f"Question: {DOSE_Q}" in text
     assert max(len(line) for line in text.splitlines()) <= WIDTH
     assert app.get("download_button")
 

@@ -99,6 +99,14 @@ def test_dose_question_in_chromium(server):
             expect(main.get_by_test_id("stExpander").first).to_contain_text("[1] Ado-trastuzumab emtansine")
             page.get_by_test_id("stExpander").first.locator("summary").click()
             expect(main).to_contain_text("The recommended dose of ado-trastuzumab emtansine is 3.6 mg/kg")
+            # the PA narrative is built when its expander is opened: plain text, a copy and a download button
+            page.get_by_test_id("stExpander").filter(has_text="Copy for PA narrative").locator("summary").click()
+            code = main.get_by_test_id("stCode")
+            expect(code).to_contain_text("Sources:", timeout=30_000)
+            expect(code).to_contain_text("8 units with JW")
+            code.hover()  # the copy button sits in the toolbar shown on hover
+            expect(code.locator("xpath=..").get_by_role("button", name="Copy to clipboard")).to_be_visible(timeout=30_000)
+            expect(main.get_by_test_id("stDownloadButton")).to_contain_text("Download as text")
             sidebar = page.get_by_test_id("stSidebar")
             expect(sidebar).to_contain_text("Patient facts")
             expect(sidebar.get_by_label("Weight")).to_have_value("70.0")

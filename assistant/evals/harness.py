@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -20,6 +21,7 @@ TOOLS = ("calculate_dose", "check_policy", "disambiguate_code", "search_corpus")
 INTENTS = ("dose", "policy", "code", "document", "out_of_scope")
 Status = Literal["answered", "needs_info", "out_of_scope", "error"]
 AskFn = Callable[[str, str | None], Answer | dict]
+_ID = re.compile(r"[a-z0-9][a-z0-9_.-]*")
 
 
 class EvalConfigError(AssistantError):
@@ -127,7 +129,7 @@ class Turn(_Strict):
 class Case(_Strict):
     """A conversation (one or more turns) and its expectations."""
 
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    id: str = Field(description="unique across the suite: lower case letters, digits, '-', '_', '.'")
     category: str
     description: str = ""
     tags: list[str] = Field(default_factory=list)
@@ -136,6 +138,13 @@ class Case(_Strict):
     expect: Expect | None = None
     turns: list[Turn] = Field(default_factory=list)
     file: str = Field(default="", exclude=True)
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not _ID.fullmatch(value):
+            raise ValueError(f"{value!r} is not a valid id: use lower case letters, digits, '-', '_' and '.', e.g. dose-72kg-mbc")
+        return value
 
     @field_validator("category")
     @classmethod
@@ -161,7 +170,7 @@ class Case(_Strict):
 class CaseFile(_Strict):
     category: str | None = Field(default=None, description="default category for the cases in this file")
     definitions: Any = Field(default=None, description="free space for YAML anchors (&name) reused by cases; ignored")
-    cases: list[dict[str, Any]]
+    cases: list[Any] = Field(description="the cases; each a mapping (checked one by one, so an error names the case)")
 
 
 class Thresholds(_Strict):
@@ -257,7 +266,8 @@ def load_case_file(path: str | Path) -> list[Case]:
     path = Path(path)
     raw = _read_yaml(path)
     if not isinstance(raw, dict):
-        raise EvalConfigError(f"{path}: expected a mapping with 'cases:' (and optionally 'category:')")
+        got = "the file is empty" if raw is None else f"got a {type(raw).__name__}"
+        raise EvalConfigError(f"{path}: expected a mapping with 'cases:' (and optionally 'category:'); {got}")
     try:
         spec = CaseFile.model_validate(raw)
     except ValidationError as exc:
@@ -266,7 +276,9 @@ def load_case_file(path: str | Path) -> list[Case]:
     for n, item in enumerate(spec.cases, 1):
         label = f"case #{n}" + (f" {item.get('id')!r}" if isinstance(item, dict) and item.get("id") else "")
         if not isinstance(item, dict):
-            raise EvalConfigError(f"{path}: {label}: expected a mapping of fields, got {type(item).__name__}")
+            raise EvalConfigError(
+                f"{path}: {label}: expected a mapping of fields (id, ask, expect ...), got {type(item).__name__} {item!r:.60}"
+            )
         data = {"category": spec.category, **item} if spec.category else dict(item)
         try:
             case = Case.model_validate(data)
