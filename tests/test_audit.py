@@ -181,16 +181,13 @@ def test_the_log_is_sqlite_in_wal_mode(data_dir):
         assert conn.execute("SELECT count(*) FROM answers").fetchone()[0] == 1
 
 
-def test_a_birth_date_taken_for_a_date_of_service_is_not_stored(data_dir, cli):
-    """The planner reads "DOB 03/14/2005" as a date of service; the log must not keep it in any field."""
+def test_a_birth_date_is_neither_a_date_of_service_nor_stored(data_dir):
+    """ "DOB 03/14/2005" is not read as the date of service, and the log keeps no trace of it."""
     answer = ask("pt DOB 03/14/2005, 40 kg mBC, dose?")
-    assert answer.tool_calls[0].input.get("date_of_service") == "2005-03-14"  # what the planner did
+    assert answer.tool_calls[0].input.get("date_of_service") is None
     raw = (data_dir / audit.DB_NAME).read_bytes() + b"".join(p.read_bytes() for p in data_dir.glob("audit.sqlite3-*"))
     assert b"2005-03-14" not in raw and b"03/14/2005" not in raw
-    entry = audit.get_entry(answer.id)
-    assert entry.tool_calls[0]["input"]["date_of_service"] == "[DOB]" and entry.tool_calls[0]["input_redacted"]
-    replayed = run(cli, "audit", "replay", answer.id)
-    assert replayed.exit_code == 1 and "input was redacted" in replayed.stdout
+    assert "[DOB]" in audit.get_entry(answer.id).question
 
 
 # -- the command line ---------------------------------------------------------------------------
