@@ -35,6 +35,17 @@ def load_model():
 
 def embed(texts: list[str]) -> list[list[float]]:
     """Unit-length embeddings of the texts."""
+    if len(texts) == 1:  # one question is embedded by the intent model, the retriever and the quoting
+        return [list(_embed_one(texts[0]))]
+    return _encode(texts)
+
+
+@lru_cache(maxsize=256)
+def _embed_one(text: str) -> tuple[float, ...]:
+    return tuple(_encode([text])[0])
+
+
+def _encode(texts: list[str]) -> list[list[float]]:
     model = load_model()
     with _lock:  # the tokenizer is not safe to share across threads
         vectors = model.encode(texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False)

@@ -70,10 +70,18 @@ _loaded: set[str] = set()
 
 
 def _vectors_file():
-    from assistant.retrieval import fingerprint
     from assistant.settings import get_settings
 
-    return get_settings().data_dir / "sentences" / f"{fingerprint(get_corpus())[:16]}.npz"
+    return _vectors_path(str(get_corpus().dir), str(get_settings().data_dir))
+
+
+@lru_cache(maxsize=8)
+def _vectors_path(corpus_dir: str, data_dir: str):
+    from pathlib import Path
+
+    from assistant.retrieval import fingerprint
+
+    return Path(data_dir) / "sentences" / f"{fingerprint(get_corpus())[:16]}.npz"
 
 
 def _load_saved() -> None:
