@@ -124,9 +124,11 @@ class IndexState:
         tmp.write_text(json.dumps({"dir": build_dir.name, "fingerprint": fp, "chunks": chunks}))
         os.replace(tmp, self.current_file)
 
-    def prune(self, keep: str) -> None:
+    def prune(self, keep: set[str]) -> None:
+        """Delete builds other than `keep`: the new one and the one before it, which a process that
+        started earlier may still be reading (it moves to the new one when it restarts)."""
         for path in self.root.glob("build-*"):
-            if path.name != keep:
+            if path.name not in keep:
                 shutil.rmtree(path, ignore_errors=True)
 
 
@@ -191,7 +193,7 @@ def ensure_index(
         _add(collection, chunks, corpus, progress)
         del collection, client
         state.commit(build_dir, fp, len(chunks))
-        state.prune(keep=build_dir.name)
+        state.prune(keep={build_dir.name, *([current["dir"]] if current else [])})
         return {"dir": build_dir.name, "fingerprint": fp, "chunks": len(chunks), "rebuilt": True}
     finally:
         lock.release()

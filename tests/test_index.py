@@ -64,7 +64,10 @@ def test_rebuilds_when_a_document_changes(tiny):
     second = retrieval.ensure_index(say=messages.append)
     assert second["rebuilt"] is True and second["fingerprint"] != first["fingerprint"]
     assert any("changed" in m for m in messages)
-    assert len(list((tiny / "data" / "index").glob("build-*"))) == 1  # the old build is pruned
+    # the previous build stays for processes still reading it; anything older is pruned
+    assert {p.name for p in (tiny / "data" / "index").glob("build-*")} == {first["dir"], second["dir"]}
+    third = retrieval.ensure_index(rebuild=True, say=lambda m: None)
+    assert {p.name for p in (tiny / "data" / "index").glob("build-*")} == {second["dir"], third["dir"]}
 
 
 def test_index_text_change_changes_the_fingerprint(tiny, monkeypatch):
