@@ -155,7 +155,7 @@ def _trimmed(hit: dict) -> dict:
     return {**hit, "quote": whole, "start": hit["start"] + lead, "end": hit["start"] + lead + len(whole)}
 
 
-def best_quotes(hit: dict, terms: set[str], question_vec=None) -> list[tuple[float, dict]]:
+def best_quotes(hit: dict, terms: set[str], question_vec=None) -> list[tuple[float, list[dict]]]:
     """The best part of a retrieved passage or its section, as an exact quote; with its rare-word overlap.
 
     Candidates are the passage itself when short (a table or list keeps its context), its sentences, and
@@ -183,13 +183,13 @@ def best_quotes(hit: dict, terms: set[str], question_vec=None) -> list[tuple[flo
         rank = [sim + _WORD_WEIGHT * w + (_OWN_BONUS if o else 0.0) + (_OWN_BONUS if wh else 0.0)
                 for sim, w, o, wh in zip(sims, words, own, whole)]
     order = sorted(range(len(candidates)), key=lambda j: (-rank[j], j))
-    out: list[tuple[float, dict]] = []
+    out: list[tuple[float, list[dict]]] = []  # each: a sentence (and the next one, when split apart)
     for i in order[:4]:
         if out and rank[i] < rank[order[0]] - _NEAR_TIE:
             break
-        for quote in _with_next(hit, *candidates[i]):
-            if not any(_overlaps(quote, q) for _, q in out):
-                out.append((words[i], quote))
+        group = [q for q in _with_next(hit, *candidates[i]) if not any(_overlaps(q, x) for _, g in out for x in g)]
+        if group:
+            out.append((words[i], group))
         if len(out) >= 2:
             break
     return out
@@ -236,10 +236,8 @@ def choose_quotes(hits: list[dict], question: str, top: int = 3) -> list[dict]:
         found = best_quotes(hit, terms, question_vec)
         if not found:
             continue
-        for overlap, quote in found if n == 0 else found[:1]:  # near ties are shown for the top passage only
+        for overlap, group in found if n == 0 else found[:1]:  # near ties are shown for the top passage only
             if chosen and overlap == 0:
                 continue
-            if any(_overlaps(quote, q) for q in chosen):
-                continue
-            chosen.append(quote)
+            chosen.extend(q for q in group if not any(_overlaps(q, c) for c in chosen))
     return chosen
