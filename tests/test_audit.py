@@ -12,7 +12,6 @@ import hashlib
 import json
 import logging
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -27,7 +26,8 @@ from assistant.agent import ask
 from assistant.cli_audit import register
 from assistant.corpus import get_corpus
 from assistant.session import SessionStore
-from assistant.settings import get_settings
+
+from private_data import _one_torch_thread, data_dir  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.slow
 
@@ -43,40 +43,6 @@ DOC_Q = "Can Kadcyla be diluted in dextrose? Patient Jane Canarysmith DOB 02/03/
 SESSION_ID = "jane.canarysmith@canary.test"
 CANARIES = ["Canarysmith", "canarysmith", "99887766", "02/03/1960", "867-5309", "8675309", "canary.test",
             "078-05-1120", "Evergreen", "XJ12345678"]
-
-
-def copy_built_index(dest: Path) -> None:
-    """Copy the committed default index into `dest`/index when it matches the corpus; else it is built there."""
-    source = get_settings().data_dir / "index"
-    state = retrieval.IndexState(source).read()
-    try:
-        if state and state["fingerprint"] == retrieval.fingerprint(get_corpus()):
-            shutil.copytree(source / state["dir"], dest / "index" / state["dir"])
-            (dest / "index" / "CURRENT").write_text(json.dumps({k: state[k] for k in ("dir", "fingerprint", "chunks")}))
-    except OSError:
-        shutil.rmtree(dest / "index", ignore_errors=True)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture()
-def data_dir(tmp_path, monkeypatch) -> Path:
-    data = tmp_path / "data"
-    copy_built_index(data)
-    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(data))
-    monkeypatch.setenv("ASSISTANT_TODAY", "2026-05-01")
-    for name in ("ASSISTANT_LLM", "ASSISTANT_AUDIT", "CHROMA_HOST"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(retrieval, "_retriever", None)
-    return data
 
 
 @pytest.fixture()

@@ -21,7 +21,7 @@ from assistant import audit, retrieval
 from assistant.agent import ask
 from assistant.session import SessionStore
 
-from test_audit import copy_built_index
+from private_data import _one_torch_thread, data_dir  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.slow
 
@@ -43,26 +43,6 @@ THREADS = 16
 PER_THREAD = 4
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture()
-def data_dir(tmp_path, monkeypatch) -> Path:
-    data = tmp_path / "data"
-    copy_built_index(data)
-    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(data))
-    monkeypatch.setenv("ASSISTANT_TODAY", "2026-05-01")
-    for name in ("ASSISTANT_LLM", "ASSISTANT_AUDIT", "CHROMA_HOST"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(retrieval, "_retriever", None)
-    return data
 
 
 def key(answer) -> dict:
