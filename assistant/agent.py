@@ -223,7 +223,7 @@ def _deterministic(turn: _Turn, clean: str, intent: str, slots: Slots) -> Answer
     if intent == "code":
         return _code(turn, clean)
     if intent == "document":
-        return _document(turn, clean)
+        return _document(turn, clean, slots)
     turn.answer.status = "out_of_scope"
     turn.answer.answer = SCOPE
     return turn.answer
@@ -331,14 +331,18 @@ def _policy(turn: _Turn, slots: Slots) -> Answer:
     return turn.answer
 
 
-def _code(turn: _Turn, clean: str) -> Answer:
+def _tail(turn: _Turn, clean: str, did: str) -> str:
+    """The text a tool may take: a long pasted note keeps its last part, where the question is."""
     from assistant.retrieval import MAX_QUERY_CHARS
 
-    query = clean
-    if len(query) > MAX_QUERY_CHARS:  # a long pasted note: the question is at its end
-        query = query[-MAX_QUERY_CHARS:]
-        turn.answer.warnings.append(f"Read codes and names from the last {MAX_QUERY_CHARS:,} characters of the text.")
-    result = turn.call("disambiguate_code", {"query": query})
+    if len(clean) <= MAX_QUERY_CHARS:
+        return clean
+    turn.answer.warnings.append(f"{did} the last {MAX_QUERY_CHARS:,} characters of the text.")
+    return clean[-MAX_QUERY_CHARS:]
+
+
+def _code(turn: _Turn, clean: str) -> Answer:
+    result = turn.call("disambiguate_code", {"query": _tail(turn, clean, "Read codes and names from")})
     turn.answer.answer = compose.compose_code(result, turn.cites)
     if result.get("verdict") in ("conflicting", "ambiguous"):
         turn.answer.warnings.append(f"Product/code check: {result['verdict']} — confirm before the claim.")
@@ -348,15 +352,11 @@ def _code(turn: _Turn, clean: str) -> Answer:
 _PAYER_DOCS = {"centene": "centene-cp-phar-229", "oscar": "oscar-cg101"}
 
 
-def _document(turn: _Turn, clean: str) -> Answer:
+def _document(turn: _Turn, clean: str, slots: Slots) -> Answer:
     from assistant.passages import choose_quotes
-    from assistant.retrieval import MAX_QUERY_CHARS
 
-    query = clean
-    if len(query) > MAX_QUERY_CHARS:  # a long pasted note: search with its last part, where the question is
-        query = query[-MAX_QUERY_CHARS:]
-        turn.answer.warnings.append(f"Searched with the last {MAX_QUERY_CHARS:,} characters of the text.")
-    payer = read_slots(clean).payer
+    query = _tail(turn, clean, "Searched with")
+    payer = slots.payer
     hits = turn.call("search_corpus", {"query": search_query(query), "k": 8 if payer else 5})
     if payer:  # a question about one payer's policy is answered from that policy first
         own = [h for h in hits if h["doc_id"] == _PAYER_DOCS[payer]]
