@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run test index browser eval bench clean
+.PHONY: install run test index browser eval bench fuzz clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -37,6 +37,10 @@ test: install browser
 	$(VENV)/bin/assistant index
 	$(VENV)/bin/python -m pytest -q
 	$(VENV)/bin/assistant eval
+
+# Fresh random examples for the property and fuzz tests (the gate replays a fixed set).
+fuzz: index
+	HYPOTHESIS_PROFILE=explore $(PY) -m pytest -q tests/test_fuzz.py tests/test_injection.py
 
 eval: index
 	$(VENV)/bin/assistant eval

@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from assistant.errors import AssistantError, IndexBusyError, InputError
+from assistant.jsonlines import one_line
 from assistant.settings import configure_offline
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Kadcyla (J9354) prior-authorization, dosing and billing assistant.")
@@ -119,11 +120,11 @@ def _ask_jsonl(ask_fn, store) -> None:
             if not isinstance(item.get("session"), (str, type(None))):
                 raise ValueError("'session' must be a string")
         except (ValueError, RecursionError) as exc:
-            print(json.dumps({"id": None, "line": number, "status": "error", "answer": f"line {number}: {exc}"}), flush=True)
+            print(one_line(json.dumps({"id": None, "line": number, "status": "error", "answer": f"line {number}: {exc}"})), flush=True)
             continue
         answer = ask_fn(_text(item["question"]), _text(item.get("session")), store=store)
         answer.id = None if item.get("id") is None else str(item["id"])
-        print(answer.model_dump_json(), flush=True)
+        print(one_line(answer.model_dump_json()), flush=True)
 
 
 def _print_answer(answer) -> None:

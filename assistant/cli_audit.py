@@ -9,10 +9,11 @@ import sqlite3
 import typer
 
 from assistant.errors import AssistantError
+from assistant.jsonlines import one_line
 
 
 def _fail(message: str, code: int = 2) -> None:
-    typer.echo(f"Error: {message}", err=True)
+    typer.echo(f"Error: {' '.join(message.split())}", err=True)  # one line, whatever the message echoes
     raise typer.Exit(code)
 
 
@@ -40,7 +41,7 @@ def register(app: typer.Typer) -> None:
             typer.echo("The audit log is empty.")
             return
         for e in entries:
-            question = e.question.replace("\n", " ")
+            question = " ".join(e.question.split())  # one entry per line, whatever breaks the question held
             question = question if len(question) <= 70 else question[:69] + "…"
             replay = f"  (replay of {e.replay_of})" if e.replay_of else ""
             typer.echo(f"{e.id}  {e.time[:19]}Z  {e.status:<12} {e.intent or '-':<12} {question}{replay}")
@@ -66,7 +67,7 @@ def register(app: typer.Typer) -> None:
             _fail(f"--since {since!r} is not a date: use YYYY-MM-DD, e.g. 2026-06-01.")
         try:
             for item in export(day):
-                typer.echo(json.dumps(item, ensure_ascii=False))
+                typer.echo(one_line(json.dumps(item, ensure_ascii=False)))
         except sqlite3.Error as exc:
             _fail(f"cannot read the audit log: {exc}", 1)
 

@@ -7,6 +7,13 @@ import os
 import socket
 
 import pytest
+from hypothesis import settings
+
+# The gate replays the same examples on every run, so a red CI is a regression and not a new draw;
+# `make fuzz` (HYPOTHESIS_PROFILE=explore) draws fresh examples to find the next one.
+settings.register_profile("gate", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "gate"))
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

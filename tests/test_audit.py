@@ -158,7 +158,8 @@ def test_a_birth_date_is_neither_a_date_of_service_nor_stored(data_dir):
 
 # -- the command line ---------------------------------------------------------------------------
 def test_cli_list_show_export(data_dir, cli):
-    ids = [ask(q).id for q in (DOSE_Q, "Is J9354 Enhertu?", "Write me a poem")]
+    # A question holding line breaks (newline, NEL, U+2028) still lists and exports as one line each.
+    ids = [ask(q).id for q in (DOSE_Q, "Is J9354 Enhertu?", "Write me\na\x85poem\u2028please")]
     listed = run(cli, "audit", "list")
     assert listed.exit_code == 0, listed.output
     assert [line.split()[0] for line in listed.stdout.splitlines()] == ids[::-1]

@@ -208,6 +208,10 @@ def test_cli_ask(cli, question, as_json):
 @given(st.lists(st.one_of(st.text(max_size=60), st.builds(json.dumps, st.dictionaries(
     st.sampled_from(["id", "question", "session"]), st.one_of(st.none(), st.integers(), st.text(max_size=30), st.lists(st.integers())))),
 ), max_size=4).map("\n".join))
+# JSON allows NEL and the Unicode line/paragraph separators raw inside a string; str.splitlines and
+# other line readers split on them, so an answer that echoes one must still be one line.
+@example('{"":null,"question":"\\u0085"}')
+@example('{"question":"70 kg\\u2028mbc\\u2029dose"}')
 def test_cli_ask_jsonl(cli, stdin):
     result = cli(["ask", "--jsonl"], stdin=stdin)
     check_exit(result, ok=(0,))
