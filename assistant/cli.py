@@ -47,8 +47,16 @@ def index(rebuild: bool = typer.Option(False, "--rebuild", help="Rebuild even if
 
             state = ensure_index(rebuild=rebuild, progress=progress, say=lambda m: err.print(m))
             from assistant.corpus import get_corpus
+            from assistant.embedder import export_for_questions
             from assistant.passages import save_vectors
-            from assistant.retrieval import all_chunks
+            from assistant.retrieval import all_chunks, index_texts
+
+            bar.update(task, description="Exporting the model for questions", completed=0, total=None)
+            texts = index_texts(get_corpus(), all_chunks(get_corpus()))
+            check = export_for_questions(texts[:: max(1, len(texts) // 256)])  # spread over every document
+            if not check["verified"]:
+                err.print(f"[yellow]The ONNX export differed from sentence-transformers by {check['max_abs_diff']:.1e}; "
+                          "questions use sentence-transformers (slower start, same answers).[/yellow]")
 
             bar.update(task, description="Embedding sentences for quoting", completed=0, total=None)
             save_vectors(all_chunks(get_corpus()), progress=progress)

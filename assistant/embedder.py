@@ -1,4 +1,8 @@
-"""The bundled all-MiniLM-L6-v2 model, loaded from its installed package; never downloaded."""
+"""The bundled all-MiniLM-L6-v2 model, loaded from its installed package; never downloaded.
+
+Questions are embedded by the model's verified ONNX export when `assistant index` has made one
+(no torch import, see encoder_onnx), otherwise by sentence-transformers; the vectors agree to 1e-5.
+"""
 
 from __future__ import annotations
 
@@ -45,7 +49,31 @@ def _embed_one(text: str) -> tuple[float, ...]:
     return tuple(_encode([text])[0])
 
 
+def backend() -> str:
+    """Which implementation embeds questions: the verified ONNX export, or sentence-transformers."""
+    return "onnx" if _fast() is not None else "sentence-transformers"
+
+
+def _fast():
+    from assistant import encoder_onnx
+
+    return encoder_onnx.load(model_path())
+
+
+def export_for_questions(texts: list[str]) -> dict:
+    """Export the model to ONNX for question time, verified on `texts` (run by `assistant index`)."""
+    from assistant import encoder_onnx
+
+    return encoder_onnx.ensure_export(load_model(), model_path(), texts)
+
+
 def _encode(texts: list[str]) -> list[list[float]]:
+    fast = _fast()
+    if fast is not None:
+        vectors = []
+        for i in range(0, len(texts), 32):  # the batch size sentence-transformers uses
+            vectors.extend(fast.encode(texts[i:i + 32]))
+        return [v.tolist() for v in vectors]
     model = load_model()
     with _lock:  # the tokenizer is not safe to share across threads
         vectors = model.encode(texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False)

@@ -54,6 +54,9 @@ def temp_data_dir() -> Path:
     if state and state["fingerprint"] == fingerprint(get_corpus()):
         shutil.copytree(source / state["dir"], data / "index" / state["dir"])
         (data / "index" / "CURRENT").write_text(json.dumps({k: state[k] for k in ("dir", "fingerprint", "chunks")}))
+    for made_by_index in ("model", "sentences"):  # the ONNX export and the saved sentence vectors
+        if (get_settings().data_dir / made_by_index).is_dir():
+            shutil.copytree(get_settings().data_dir / made_by_index, data / made_by_index)
     return data
 
 
@@ -80,15 +83,14 @@ def main() -> None:
     data = temp_data_dir()
     os.environ["ASSISTANT_DATA_DIR"] = str(data)
     os.environ.setdefault("ASSISTANT_TODAY", "2026-05-01")
-    import torch
-
     from assistant.agent import ask
+    from assistant.embedder import backend
 
     t0 = time.perf_counter()
     for q in MIX:  # load the model, index and data once; warm every path
         ask(q)
     print(f"warm-up (load + one pass of {len(MIX)} questions): {time.perf_counter() - t0:.1f} s; "
-          f"peak RSS {peak_rss_mb():.0f} MB; torch threads {torch.get_num_threads()}; cores {os.cpu_count()}; "
+          f"peak RSS {peak_rss_mb():.0f} MB; question embedder {backend()}; cores {os.cpu_count()}; "
           f"load average {os.getloadavg()[0]:.1f} (other processes share these cores)")
     modes = [("on", "1")] + ([] if args.no_audit_column else [("off", "0")])
     print(f"\n{'threads':>7} {'audit':>6} {'answers':>8} {'errors':>7} {'answers/s':>10} {'peak RSS MB':>12}")

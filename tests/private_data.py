@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -23,6 +24,9 @@ def copy_built_index(dest: Path) -> None:
             (dest / "index" / "CURRENT").write_text(json.dumps({k: state[k] for k in ("dir", "fingerprint", "chunks")}))
     except OSError:
         shutil.rmtree(dest / "index", ignore_errors=True)
+    model = get_settings().data_dir / "model"
+    if model.is_dir() and not (dest / "model").exists():  # the verified ONNX export: questions run as in production
+        shutil.copytree(model, dest / "model", copy_function=os.link)
 
 
 @pytest.fixture(autouse=True, scope="module")
