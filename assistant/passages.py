@@ -15,7 +15,8 @@ _WHOLE_PASSAGE = 850  # passages this short are quoted whole: a table or list ke
 _WORD_WEIGHT = 0.02  # shared rare words (idf ~2-7 each) break near-ties in meaning
 _OWN_BONUS = 0.05  # the passage retrieval chose is preferred over its neighbours when close
 _MAX_SIBLINGS = 6
-_NEAR_TIE = 0.03
+_NEAR_TIE = 0.04
+_RANK_STEP = 0.01  # per place down the retrieval order, when quotes from several passages compete
 
 
 def sentences(hit: dict) -> list[dict]:
@@ -155,7 +156,7 @@ def _trimmed(hit: dict) -> dict:
     return {**hit, "quote": whole, "start": hit["start"] + lead, "end": hit["start"] + lead + len(whole)}
 
 
-def best_quotes(hit: dict, terms: set[str], question_vec=None) -> list[tuple[float, list[dict]]]:
+def best_quotes(hit: dict, terms: set[str], question_vec=None) -> list[tuple[float, float, list[dict]]]:
     """The best part of a retrieved passage or its section, as an exact quote; with its rare-word overlap.
 
     Candidates are the passage itself when short (a table or list keeps its context), its sentences, and
@@ -169,30 +170,36 @@ def best_quotes(hit: dict, terms: set[str], question_vec=None) -> list[tuple[flo
     family = [hit, *(_siblings(hit) if question_vec is not None else [])]
     for passage in family:
         sents = [y for y in (_safe_part(x) for x in sentences(passage)) if y]
-        candidates.extend((x, sents[i + 1:]) for i, x in enumerate(sents))
+        # a title is never a quote on its own, but a chosen sentence may run on into one ("... required. 1. Hepatotoxicity")
+        candidates.extend((x, sents[i + 1:]) for i, x in enumerate(sents) if not _heading(x["quote"]))
     # A passage holding markup or an instruction is never quoted: it would carry them into the answer.
     candidates = [(c, rest) for c, rest in candidates if not unsafe_passage(c["quote"])]
     if not candidates:
         return []
     words = [_overlap(terms, c["quote"]) for c, _ in candidates]
     rank = words
-    if question_vec is not None and len(candidates) > 1:
+    if question_vec is not None:  # scored by meaning even when alone: passages' quotes are ranked together
         sims = _similarities(question_vec, [c["quote"] for c, _ in candidates])
         own = [c["start"] >= hit["start"] and c["end"] <= hit["end"] for c, _ in candidates]
         whole = [c["start"] <= hit["start"] + 2 and len(c["quote"]) >= len(hit["quote"].strip()) for c, _ in candidates]
-        rank = [sim + _WORD_WEIGHT * w + (_OWN_BONUS if o else 0.0) + (_OWN_BONUS if wh else 0.0)
-                for sim, w, o, wh in zip(sims, words, own, whole)]
+        rank = [sim + _WORD_WEIGHT * w + (_OWN_BONUS if o or wh else 0.0) for sim, w, o, wh in zip(sims, words, own, whole)]
     order = sorted(range(len(candidates)), key=lambda j: (-rank[j], j))
-    out: list[tuple[float, list[dict]]] = []  # each: a sentence (and the next one, when split apart)
+    out: list[tuple[float, float, list[dict]]] = []  # each: score, rare-word overlap, a sentence (and the next)
     for i in order[:4]:
         if out and rank[i] < rank[order[0]] - _NEAR_TIE:
             break
-        group = [q for q in _with_next(hit, *candidates[i]) if not any(_overlaps(q, x) for _, g in out for x in g)]
+        group = [q for q in _with_next(hit, *candidates[i]) if not any(_overlaps(q, x) for *_, g in out for x in g)]
         if group:
-            out.append((words[i], group))
+            out.append((rank[i], words[i], group))
         if len(out) >= 2:
             break
     return out
+
+
+def _heading(text: str) -> bool:
+    """A title line ("Mechanism of Action", "Recommended Dosage, Administration, and Schedules"): it names
+    a topic and answers nothing, so it is never a quote on its own. Table rows and figures are not titles."""
+    return len(text.split()) <= 8 and not re.search(r"[\d|.!?:;]", text)
 
 
 def _with_next(hit: dict, best: dict, rest: list[dict]) -> list[dict]:
@@ -223,8 +230,15 @@ def _overlaps(a: dict, b: dict) -> bool:
     return a["doc_id"] == b["doc_id"] and a["start"] < b["end"] and b["start"] < a["end"]
 
 
-def choose_quotes(hits: list[dict], question: str, top: int = 3) -> list[dict]:
-    """Up to `top` quotes from the best passages; a lower passage sharing no word with the question is left out."""
+def choose_quotes(hits: list[dict], question: str, top: int = 3, pool: int = 5) -> list[dict]:
+    """The best part of each of the first `top` passages, and of one more from the first `pool` when it
+    scores above the weakest of those.
+
+    Each of the first passages keeps a quote because retrieval weighs exact terms (a code, a bulletin
+    number) that sentence meaning cannot tell apart. A lower passage pays _RANK_STEP per place, and
+    gets in when it holds the sentence that answers ("Store vials in a refrigerator at 2°C to 8°C"
+    at fourth place, under three passages about reconstituted and diluted solutions). A quote sharing
+    no word with the question is left out once one is chosen; near ties are shown for the first passage."""
     import numpy as np
 
     from assistant.embedder import embed
@@ -232,12 +246,25 @@ def choose_quotes(hits: list[dict], question: str, top: int = 3) -> list[dict]:
     terms = set(tokenize(question))
     question_vec = np.asarray(embed([question])[0])
     chosen: list[dict] = []
-    for n, hit in enumerate(hits[:top]):
+    scores: list[float] = []
+
+    def add(overlap: float, group: list[dict]) -> bool:
+        if chosen and overlap == 0:
+            return False
+        fresh = [q for q in group if not any(_overlaps(q, c) for c in chosen)]
+        chosen.extend(fresh)
+        return bool(fresh)
+
+    extra = []  # (score, overlap, group) from the passages below the first `top`
+    for n, hit in enumerate(hits[:pool]):
         found = best_quotes(hit, terms, question_vec)
-        if not found:
+        if n >= top:
+            extra.extend((score - _RANK_STEP * n, overlap, group) for score, overlap, group in found[:1])
             continue
-        for overlap, group in found if n == 0 else found[:1]:  # near ties are shown for the top passage only
-            if chosen and overlap == 0:
-                continue
-            chosen.extend(q for q in group if not any(_overlaps(q, c) for c in chosen))
+        for score, overlap, group in found if n == 0 else found[:1]:
+            if add(overlap, group):
+                scores.append(score - _RANK_STEP * n)
+    for score, overlap, group in sorted(extra, key=lambda e: -e[0])[:1]:
+        if not scores or score > min(scores):
+            add(overlap, group)
     return chosen

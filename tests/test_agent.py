@@ -430,6 +430,9 @@ DOCUMENTS = [
     ("Is Kadcyla safe in pregnancy?", "fetal harm", None),
     ("what diluent for t-dm1 infusion", "Sodium Chloride", None),
     ("When should Kadcyla be chosen over Enhertu?", "Kadcyla", None),
+    # the answering sentence sits in a lower-ranked passage, or one chunk away from the passage retrieved
+    ("How should unopened Kadcyla vials be stored?", "Store vials in a refrigerator at 2°C to 8°C", None),
+    ("After a Kadcyla dose reduction, can the dose be increased again later?", "re-escalate", None),
 ]
 
 

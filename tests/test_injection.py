@@ -324,7 +324,7 @@ def test_payload_in_a_poisoned_document(poisoned, i):
     assert [(c.tool, c.input) for c in a.tool_calls] == [(c.tool, c.input) for c in plain.tool_calls]
     assert a.guard_notes == []
     assert_renders_inert(a)
-    assert any(c.doc_id == poison_id(i) for c in a.citations), "the bulletin was not quoted"
+    assert any(c.doc_id == poison_id(i) for c in a.citations), ("the bulletin was not quoted", a.answer)
     own = [c.quote for c in a.citations if c.doc_id == poison_id(i)]
     assert [q for q in own if unsafe_passage(q) or any(w in q.lower() for w in LEAKS)] == []
 

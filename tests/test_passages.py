@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from assistant.passages import sentences
+from assistant.passages import _heading, sentences
 
 SPLITS = [
     ("Dose is 3.6 mg/kg. Infuse over 90 minutes.", ["Dose is 3.6 mg/kg.", "Infuse over 90 minutes."]),
@@ -26,6 +26,20 @@ def test_sentence_boundaries(text, expected):
     assert [s["quote"] for s in got] == expected
     for s in got:  # offsets point at the same text in the passage
         assert text[s["start"] - 100 : s["end"] - 100] == s["quote"]
+
+
+@pytest.mark.parametrize(("text", "title"), [
+    ("Mechanism of Action", True),
+    ("Recommended Dosage, Administration, and Schedules", True),
+    ("Hepatotoxicity", True),
+    ("Initial U.S. Approval | February 22, 2013 |", False),  # a table row
+    ("Phone 855-252-1118", False),  # a figure
+    ("Do not shake.", False),  # a sentence, however short
+    ("one two three four five six seven eight", True),
+    ("one two three four five six seven eight nine", False),  # nine words read as text
+])
+def test_titles_are_not_quotes_on_their_own(text, title):
+    assert _heading(text) is title
 
 
 @given(st.text(max_size=300))
