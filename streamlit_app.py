@@ -30,7 +30,7 @@ class WarmUp(threading.Thread):
     loads it itself; the result is the same, only slower."""
 
     def __init__(self) -> None:
-        # not a daemon: exiting while torch loads in a daemon thread aborts the process
+        # not a daemon: exiting while a native library (onnxruntime, or torch without an export) loads aborts the process
         super().__init__(name="assistant-warm-up", daemon=False)
         self.error: Exception | None = None
 
@@ -46,7 +46,7 @@ class WarmUp(threading.Thread):
 
             configure_offline()
             load_dose_facts()
-            # what only document questions and unclear wording need (torch, the model, the index): in the
+            # what only document questions and unclear wording need (the model, the index): in the
             # background proper, so that a dose, policy or code question asked meanwhile is not slowed down
             _lower_priority()
             from assistant.retrieval import get_retriever
@@ -59,7 +59,7 @@ class WarmUp(threading.Thread):
 
 def _lower_priority() -> None:
     """Run this thread at a lower CPU priority (Linux: per thread), so that on a small machine the
-    page, the browser and the first answers win over loading torch and the model."""
+    page, the browser and the first answers win over loading the model and the index."""
     if sys.platform.startswith("linux"):
         try:
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
