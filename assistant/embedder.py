@@ -64,7 +64,7 @@ def export_for_questions(texts: list[str]) -> dict:
     """Export the model to ONNX for question time, verified on `texts` (run by `assistant index`)."""
     from assistant import encoder_onnx
 
-    return encoder_onnx.ensure_export(load_model(), model_path(), texts)
+    return encoder_onnx.ensure_export(load_model, model_path(), texts)
 
 
 def _encode(texts: list[str]) -> list[list[float]]:

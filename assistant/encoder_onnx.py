@@ -92,8 +92,9 @@ def load(model_dir: str) -> OnnxEncoder | None:
     return _load(str(export_path()), model_dir)
 
 
-def ensure_export(model, model_dir: str, texts: list[str]) -> dict:
-    """Export `model` (a loaded SentenceTransformer) unless a verified export exists; verify it on `texts`.
+def ensure_export(load_model, model_dir: str, texts: list[str]) -> dict:
+    """Export the model (`load_model()` gives the SentenceTransformer, loaded only when needed) unless a
+    verified export exists; verify it on `texts`.
 
     Returns the verification record. An export that does not reproduce the model is deleted and
     the record says so: questions then go through sentence-transformers.
@@ -106,6 +107,7 @@ def ensure_export(model, model_dir: str, texts: list[str]) -> dict:
             return record  # verified against the installed sentence-transformers; otherwise check again
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.onnx")
+    model = load_model()
     try:
         _export(model, tmp)
         record = _verify(model, OnnxEncoder(tmp, model_dir), [*texts, *_EDGE_TEXTS])

@@ -17,6 +17,7 @@ _OWN_BONUS = 0.05  # the passage retrieval chose is preferred over its neighbour
 _MAX_SIBLINGS = 6
 _NEAR_TIE = 0.04
 _RANK_STEP = 0.01  # per place down the retrieval order, when quotes from several passages compete
+_CANDIDATES_VERSION = 2  # bump when candidate_texts changes, so `assistant index` embeds the new set
 
 
 def sentences(hit: dict) -> list[dict]:
@@ -82,7 +83,7 @@ def _vectors_path(corpus_dir: str, data_dir: str):
 
     from assistant.retrieval import fingerprint
 
-    return Path(data_dir) / "sentences" / f"{fingerprint(get_corpus())[:16]}.npz"
+    return Path(data_dir) / "sentences" / f"{fingerprint(get_corpus())[:16]}-v{_CANDIDATES_VERSION}.npz"
 
 
 def _load_saved() -> None:
@@ -108,6 +109,9 @@ def candidate_texts(chunks) -> list[str]:
         hit = {"doc_id": c.doc_id, "quote": c.text, "start": c.start, "end": c.end}
         if len(c.text.strip()) <= _WHOLE_PASSAGE:
             out[c.text.strip()] = None
+            runs = _safe_runs(hit) if unsafe_passage(c.text.strip()) else []
+            if runs:
+                out[_joined(_trimmed(hit), runs)["quote"]] = None
         out.update((x["quote"], None) for x in sentences(hit))
     return list(out)
 
@@ -166,7 +170,9 @@ def best_quotes(hit: dict, terms: set[str], question_vec=None) -> list[tuple[flo
     A runner-up within _NEAR_TIE of the best is returned too: when meaning cannot separate them, show both."""
     candidates: list[tuple[dict, list[dict]]] = []  # (candidate, the sentences it may extend into)
     if len(hit["quote"].strip()) <= _WHOLE_PASSAGE:
-        candidates.append((_trimmed(hit), []))
+        whole = _trimmed(hit)
+        runs = _safe_runs(hit) if unsafe_passage(whole["quote"]) else []
+        candidates.append((_joined(whole, runs) if runs else whole, []))
     family = [hit, *(_siblings(hit) if question_vec is not None else [])]
     for passage in family:
         sents = [y for y in (_safe_part(x) for x in sentences(passage)) if y]
@@ -188,12 +194,46 @@ def best_quotes(hit: dict, terms: set[str], question_vec=None) -> list[tuple[flo
     for i in order[:4]:
         if out and rank[i] < rank[order[0]] - _NEAR_TIE:
             break
-        group = [q for q in _with_next(hit, *candidates[i]) if not any(_overlaps(q, x) for *_, g in out for x in g)]
+        best, rest = candidates[i]
+        parts = best.get("parts") or _with_next(hit, best, rest)
+        group = [q for q in parts if not any(_overlaps(q, x) for *_, g in out for x in g)]
         if group:
             out.append((rank[i], words[i], group))
         if len(out) >= 2:
             break
     return out
+
+
+def _safe_runs(hit: dict) -> list[dict]:
+    """A short passage that may not be quoted whole (it holds a web address or markup) as its safe
+    stretches, in order, each an exact substring: a payer's submission table keeps its rows
+    ("Oncology EviCore Provider Portal" | "Phone 855-252-1118 ...") without the link between them."""
+    text = get_corpus().doc(hit["doc_id"]).text
+    runs: list[dict] = []
+    start = end = None
+
+    def close() -> None:
+        if start is not None and not unsafe_passage(text[start:end]):
+            runs.append({**hit, "quote": text[start:end], "start": start, "end": end})
+
+    for sentence in sentences(hit):
+        part = _safe_part(sentence)
+        if part is None:
+            close()
+            start = end = None
+            continue
+        start = part["start"] if start is None else start
+        end = part["end"]
+        if part["end"] != sentence["end"]:  # cut short: what follows may not be quoted
+            close()
+            start = end = None
+    close()
+    return runs
+
+
+def _joined(whole: dict, runs: list[dict]) -> dict:
+    """One candidate standing for the safe stretches of a passage: ranked as their text, quoted as the parts."""
+    return {**whole, "quote": " ".join(r["quote"] for r in runs), "parts": runs}
 
 
 def _heading(text: str) -> bool:

@@ -470,6 +470,18 @@ def test_document_quotes_do_not_start_inside_a_number(question):
     assert cut == []
 
 
+def test_a_payer_table_is_quoted_without_its_link():
+    """Oscar's submission table holds www.evicore.com between the oncology row and its phone number: the
+    rows on both sides are quoted (the link never is), so a biller reads which number is for oncology."""
+    a = fresh("Where do I submit an oncology prior authorization for an Oscar member, and what's the phone number?")
+    assert (a.status, a.intent) == ("answered", "document"), a.answer
+    quotes = [c.quote for c in a.citations if c.doc_id == "oscar-cg101"]
+    assert any("Oncology EviCore Provider Portal" in q for q in quotes), quotes
+    assert any(q.startswith("Phone 855-252-1118") for q in quotes), quotes
+    assert not any("www." in q for q in quotes)
+    assert_grounded(a)
+
+
 # ------------------------------------------------------------------------------------------ policy
 POLICY = [
     # (question, check_policy input, policy document)

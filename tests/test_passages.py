@@ -74,3 +74,20 @@ def test_saved_sentence_vectors_are_used_without_embedding_again(tmp_path, monke
     passages._SENTENCE_VECTORS.clear()
     if hasattr(get_settings, "cache_clear"):
         get_settings.cache_clear()
+
+
+def test_a_short_passage_with_a_link_is_quoted_around_it():
+    """The safe stretches of a passage that may not be quoted whole: exact substrings, in order, no link."""
+    from assistant.corpus import get_corpus
+    from assistant.passages import _safe_runs
+    from assistant.retrieval import get_retriever
+    from assistant.sanitize import unsafe_passage
+
+    chunk = next(c for c in get_retriever().chunks if c.doc_id == "oscar-cg101" and "www.evicore.com" in c.text)
+    runs = _safe_runs({"doc_id": chunk.doc_id, "quote": chunk.text, "start": chunk.start, "end": chunk.end})
+    text = get_corpus().text("oscar-cg101")
+    assert [text[r["start"]:r["end"]] for r in runs] == [r["quote"] for r in runs]
+    assert [r["start"] for r in runs] == sorted(r["start"] for r in runs)
+    assert runs[0]["quote"].endswith("Oncology EviCore Provider Portal")
+    assert runs[1]["quote"].startswith("Phone 855-252-1118")
+    assert not any(unsafe_passage(r["quote"]) or "evicore.com" in r["quote"] for r in runs)
