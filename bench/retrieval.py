@@ -344,7 +344,7 @@ def render(result: dict) -> str:
         lat = result["latency"][mode]
         lines.append(f"warm query latency, {mode:<6} (k={TOP}):".ljust(50) + f"p50 {lat['p50_ms']:.1f} ms   p95 {lat['p95_ms']:.1f} ms")
     for label, lat in result["embedders"]["latency"].items():
-        lines.append(f"warm hybrid, fresh question, {label}:".ljust(64) + f"p50 {lat['p50_ms']:.1f} ms   p95 {lat['p95_ms']:.1f} ms")
+        lines.append(f"warm hybrid, fresh question, {label}:".ljust(70) + f"p50 {lat['p50_ms']:.1f} ms   p95 {lat['p95_ms']:.1f} ms")
     for key in ("hybrid", "naive"):
         missed = result["misses"][key]
         lines += ["", f"{labels[key]}: {len(missed)} not in top 5"]
