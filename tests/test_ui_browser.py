@@ -72,6 +72,29 @@ def server(tmp_path):
         log.close()
 
 
+def idle(page) -> None:
+    """Wait until Streamlit has finished running the script (the attribute its own tests wait on)."""
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=60_000)
+
+
+def open_lazy_expander(page, expander, content) -> None:
+    """Open an expander whose content is built by the rerun its click starts, until `content` shows.
+    Streamlit can drop a click that lands while a run is finishing (about 1 run in 15 here); a person
+    would click again, and so does this, at most three times."""
+    from playwright.sync_api import expect
+
+    for attempt in range(3):
+        idle(page)
+        if not expander.locator("details").evaluate("d => d.open"):
+            expander.locator("summary").click()
+        try:
+            expect(content).to_be_visible(timeout=15_000)
+            return
+        except AssertionError:
+            if attempt == 2:
+                raise
+
+
 @pytest.mark.timeout(300)
 def test_dose_question_in_chromium(server):
     url, server_started = server
@@ -97,12 +120,13 @@ def test_dose_question_in_chromium(server):
             main = page.locator("#stMain")
             expect(main).to_contain_text("Dose: 252 mg")
             expect(main.get_by_test_id("stExpander").first).to_contain_text("[1] Ado-trastuzumab emtansine")
+            idle(page)  # a click while the answer's run is still finishing can be lost in the rerun
             page.get_by_test_id("stExpander").first.locator("summary").click()
             expect(main).to_contain_text("The recommended dose of ado-trastuzumab emtansine is 3.6 mg/kg")
             # the PA narrative is built when its expander is opened: plain text, a copy and a download button
-            page.get_by_test_id("stExpander").filter(has_text="Copy for PA narrative").locator("summary").click()
             code = main.get_by_test_id("stCode")
-            expect(code).to_contain_text("Sources:", timeout=30_000)
+            open_lazy_expander(page, page.get_by_test_id("stExpander").filter(has_text="Copy for PA narrative"), code)
+            expect(code).to_contain_text("Sources:")
             expect(code).to_contain_text("8 units with JW")
             code.hover()  # the copy button sits in the toolbar shown on hover
             expect(code.locator("xpath=..").get_by_role("button", name="Copy to clipboard")).to_be_visible(timeout=30_000)
