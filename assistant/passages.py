@@ -17,6 +17,7 @@ _OWN_BONUS = 0.05  # the passage retrieval chose is preferred over its neighbour
 _MAX_SIBLINGS = 6
 _NEAR_TIE = 0.04
 _RANK_STEP = 0.01  # per place down the retrieval order, when quotes from several passages compete
+_KEEP_WITHIN = 0.4  # a quote scoring this far below the best one answers something else
 _CANDIDATES_VERSION = 2  # bump when candidate_texts changes, so `assistant index` embeds the new set
 
 
@@ -272,9 +273,9 @@ def _overlaps(a: dict, b: dict) -> bool:
 
 def choose_quotes(hits: list[dict], question: str, top: int = 3, pool: int = 5) -> list[dict]:
     """The best part of each of the first `top` passages, and of one more from the first `pool` when it
-    scores above the weakest of those.
+    scores above the weakest of those; a quote far below the best one (_KEEP_WITHIN) is left out.
 
-    Each of the first passages keeps a quote because retrieval weighs exact terms (a code, a bulletin
+    The first passage always keeps its quote because retrieval weighs exact terms (a code, a bulletin
     number) that sentence meaning cannot tell apart. A lower passage pays _RANK_STEP per place, and
     gets in when it holds the sentence that answers ("Store vials in a refrigerator at 2°C to 8°C"
     at fourth place, under three passages about reconstituted and diluted solutions). A quote sharing
@@ -285,26 +286,25 @@ def choose_quotes(hits: list[dict], question: str, top: int = 3, pool: int = 5) 
 
     terms = set(tokenize(question))
     question_vec = np.asarray(embed([question])[0])
-    chosen: list[dict] = []
-    scores: list[float] = []
-
-    def add(overlap: float, group: list[dict]) -> bool:
-        if chosen and overlap == 0:
-            return False
-        fresh = [q for q in group if not any(_overlaps(q, c) for c in chosen)]
-        chosen.extend(fresh)
-        return bool(fresh)
-
-    extra = []  # (score, overlap, group) from the passages below the first `top`
+    entries: list[tuple[float, int, float, list[dict]]] = []  # (score, retrieval place, overlap, group)
+    extra: list[tuple[float, int, float, list[dict]]] = []  # the best of each passage below the first `top`
     for n, hit in enumerate(hits[:pool]):
         found = best_quotes(hit, terms, question_vec)
+        mine = [(score - _RANK_STEP * n, n, overlap, group) for score, overlap, group in found]
         if n >= top:
-            extra.extend((score - _RANK_STEP * n, overlap, group) for score, overlap, group in found[:1])
+            extra.extend(mine[:1])
+        else:
+            entries.extend(mine if n == 0 else mine[:1])
+    if extra:
+        runner = max(extra, key=lambda e: e[0])
+        if not entries or runner[0] > min(e[0] for e in entries):
+            entries.append(runner)
+    best = max((e[0] for e in entries), default=0.0)
+    chosen: list[dict] = []
+    for score, n, overlap, group in entries:
+        if n > 0 and score < best - _KEEP_WITHIN:
             continue
-        for score, overlap, group in found if n == 0 else found[:1]:
-            if add(overlap, group):
-                scores.append(score - _RANK_STEP * n)
-    for score, overlap, group in sorted(extra, key=lambda e: -e[0])[:1]:
-        if not scores or score > min(scores):
-            add(overlap, group)
+        if chosen and overlap == 0:
+            continue
+        chosen.extend(q for q in group if not any(_overlaps(q, c) for c in chosen))
     return chosen

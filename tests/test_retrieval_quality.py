@@ -126,6 +126,36 @@ def test_hybrid_recall_at_5_meets_the_target():
     assert recall >= RECALL_AT_5_TARGET, f"hybrid recall@5 {recall:.3f}; not in top 5:\n" + "\n".join(missed)
 
 
+@pytest.mark.parametrize(
+    "text, terms",
+    [
+        ("reconstituted", ["reconstituted", "reconstitut"]),  # the word, then its stem
+        ("reconstitution", ["reconstitution", "reconstitut"]),  # so the two meet on the stem
+        ("vials stored", ["vials", "stored", "vial", "store"]),
+        ("J9354 3.6 mg/kg q3w", ["j9354", "3.6", "mg", "kg", "q3w"]),  # codes and figures have no other stem
+        ("the of and", []),
+    ],
+)
+def test_bm25_matches_words_and_their_stems(text, terms):
+    from assistant.retrieval import lexical_terms
+
+    assert lexical_terms(text) == terms
+
+
+@pytest.mark.slow
+def test_a_different_form_of_a_rare_word_finds_its_passage():
+    """The question says "stored", the label "Store vials in a refrigerator" (without stems: not in the top 5);
+    "reconstitution" against "reconstituted" (without stems: Dr.Oracle passages first)."""
+    from assistant.retrieval import get_retriever
+
+    def top(question: str, k: int) -> list[tuple[str, str]]:
+        return [(h.doc_id, h.section) for h in get_retriever().search(question, k=k, mode="bm25")]
+
+    assert ("adc-monograph-kadcyla", "Logistics") in top("How should unopened Kadcyla vials be stored?", 3)
+    assert top("What concentration does Kadcyla have after reconstitution?", 1) == [
+        ("adc-monograph-kadcyla", "Preparation for Administration")]
+
+
 def test_recall_counts_a_question_once_and_only_on_a_gold_section():
     questions = [
         {"id": "a", "q": "one", "doc_id": "d", "section": "I.A"},
