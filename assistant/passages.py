@@ -11,6 +11,8 @@ from assistant.sanitize import unsafe_passage
 
 # A sentence ends at . ! ? followed by white space, or at a line break: never inside "3.6", "C50.x" or "0.22".
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\s*\n\s*")
+# A list item's marker: "•", "-", "*", "1.", "a)" and the like, at the start of a line.
+_ITEM = re.compile(r"[ \t]*(?:[•\-*▪●○◦]|\d{1,2}[.)]|[a-z][.)])[ \t]+")
 _WHOLE_PASSAGE = 850  # passages this short are quoted whole: a table or list keeps its context
 _WORD_WEIGHT = 0.02  # shared rare words (idf ~2-7 each) break near-ties in meaning
 _OWN_BONUS = 0.05  # the passage retrieval chose is preferred over its neighbours when close
@@ -196,7 +198,7 @@ def best_quotes(hit: dict, terms: set[str], question_vec=None) -> list[tuple[flo
         if out and rank[i] < rank[order[0]] - _NEAR_TIE:
             break
         best, rest = candidates[i]
-        parts = best.get("parts") or _with_next(hit, best, rest)
+        parts = best.get("parts") or [_from_item_start(q) for q in _with_next(hit, best, rest)]
         group = [q for q in parts if not any(_overlaps(q, x) for *_, g in out for x in g)]
         if group:
             out.append((rank[i], words[i], group))
@@ -252,6 +254,20 @@ def _with_next(hit: dict, best: dict, rest: list[dict]) -> list[dict]:
     if unsafe_passage(longer):
         return [best, rest[0]]
     return [{**best, "quote": longer, "end": rest[0]["end"]}]
+
+
+def _from_item_start(quote: dict) -> dict:
+    """A sentence from the middle of a list item, quoted from the item's start: "Observe at least 30
+    minutes post-infusion" means nothing without the "Cycles 2+ if cycle 1 tolerated:" it follows."""
+    text = get_corpus().doc(quote["doc_id"]).text
+    line_start = text.rfind("\n", 0, quote["start"]) + 1
+    head = text[line_start:quote["start"]]
+    bullet = _ITEM.match(head)
+    if not bullet or not head[bullet.end():].strip() or quote["end"] - line_start > _WHOLE_PASSAGE:
+        return quote
+    start = line_start + bullet.end()
+    longer = text[start:quote["end"]]
+    return quote if unsafe_passage(longer) else {**quote, "quote": longer, "start": start}
 
 
 def _safe_part(sentence: dict) -> dict | None:

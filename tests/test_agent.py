@@ -470,6 +470,15 @@ def test_document_quotes_do_not_start_inside_a_number(question):
     assert cut == []
 
 
+def test_a_quoted_bullet_keeps_what_it_is_about():
+    """CareCost's "Observe at least 30 minutes post-infusion" is for cycles 2+; quoted alone it reads as the rule."""
+    a = fresh("How long is the first Kadcyla infusion and how long do we observe afterwards?")
+    quotes = [c.quote for c in a.citations]
+    assert any("90 minutes" in q for q in quotes), quotes
+    assert all("Cycles 2+" in q for q in quotes if "Observe at least 30 minutes" in q), quotes
+    assert_grounded(a)
+
+
 def test_a_payer_table_is_quoted_without_its_link():
     """Oscar's submission table holds www.evicore.com between the oncology row and its phone number: the
     rows on both sides are quoted (the link never is), so a biller reads which number is for oncology."""

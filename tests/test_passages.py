@@ -91,3 +91,23 @@ def test_a_short_passage_with_a_link_is_quoted_around_it():
     assert runs[0]["quote"].endswith("Oncology EviCore Provider Portal")
     assert runs[1]["quote"].startswith("Phone 855-252-1118")
     assert not any(unsafe_passage(r["quote"]) or "evicore.com" in r["quote"] for r in runs)
+
+
+@pytest.mark.parametrize(("sentence", "quoted"), [
+    # in the middle of a bullet: quoted from the bullet's start, without the bullet sign
+    ("Observe at least 30 minutes post-infusion.",
+     "Cycles 2+ if cycle 1 tolerated: infuse over 30 minutes. Observe at least 30 minutes post-infusion."),
+    # already at the start of its bullet, or not in a list: unchanged
+    ("Cycle 1: infuse over 90 minutes.", "Cycle 1: infuse over 90 minutes."),
+    ("Initial approval February 22, 2013 (mBC post-Herceptin, BLA 125427).",
+     "Initial approval February 22, 2013 (mBC post-Herceptin, BLA 125427)."),
+])
+def test_a_sentence_inside_a_list_item_keeps_the_item_start(sentence, quoted):
+    from assistant.corpus import get_corpus
+    from assistant.passages import _from_item_start
+
+    text = get_corpus().text("carecost-j9354")
+    start = text.index(sentence)
+    got = _from_item_start({"doc_id": "carecost-j9354", "quote": sentence, "start": start, "end": start + len(sentence)})
+    assert got["quote"] == quoted
+    assert text[got["start"]:got["end"]] == got["quote"]
