@@ -148,10 +148,11 @@ def is_injection(sentence: str) -> bool:
 def strip_injections(text: str) -> tuple[str, list[str]]:
     """Remove markup and sentences that try to instruct the assistant; return the rest and what was removed.
 
-    An order or a claim right after a removed instruction, on the same line or the next, goes with it. A line
-    emptied by a removal is dropped whole, so a pasted note minus an injected line reads exactly
-    as the note without it. The rest is normalized (see `normalize`). InputError if nothing
-    visible is left once invisible and control characters are gone: that is empty input.
+    An order or a claim right after a removed instruction goes with it, on the same line or the lines
+    after, until the writer's next plain sentence. A line emptied by a removal is dropped whole, so a
+    pasted note minus an injected line reads exactly as the note without it. The rest is normalized
+    (see `normalize`). InputError if nothing visible is left once invisible and control characters
+    are gone: that is empty input.
     """
     text = normalize(text)
     if not text.strip():
