@@ -112,9 +112,7 @@ def candidate_texts(chunks) -> list[str]:
         hit = {"doc_id": c.doc_id, "quote": c.text, "start": c.start, "end": c.end}
         if len(c.text.strip()) <= _WHOLE_PASSAGE:
             out[c.text.strip()] = None
-            runs = _safe_runs(hit) if unsafe_passage(c.text.strip()) else []
-            if runs:
-                out[_joined(_trimmed(hit), runs)["quote"]] = None
+            out[_whole_candidate(hit)["quote"]] = None  # the same text, or its stretches around a link
         out.update((x["quote"], None) for x in sentences(hit))
     return list(out)
 
@@ -173,9 +171,7 @@ def best_quotes(hit: dict, terms: set[str], question_vec=None) -> list[tuple[flo
     A runner-up within _NEAR_TIE of the best is returned too: when meaning cannot separate them, show both."""
     candidates: list[tuple[dict, list[dict]]] = []  # (candidate, the sentences it may extend into)
     if len(hit["quote"].strip()) <= _WHOLE_PASSAGE:
-        whole = _trimmed(hit)
-        runs = _safe_runs(hit) if unsafe_passage(whole["quote"]) else []
-        candidates.append((_joined(whole, runs) if runs else whole, []))
+        candidates.append((_whole_candidate(hit), []))
     family = [hit, *(_siblings(hit) if question_vec is not None else [])]
     for passage in family:
         sents = [y for y in (_safe_part(x) for x in sentences(passage)) if y]
@@ -234,9 +230,12 @@ def _safe_runs(hit: dict) -> list[dict]:
     return runs
 
 
-def _joined(whole: dict, runs: list[dict]) -> dict:
-    """One candidate standing for the safe stretches of a passage: ranked as their text, quoted as the parts."""
-    return {**whole, "quote": " ".join(r["quote"] for r in runs), "parts": runs}
+def _whole_candidate(hit: dict) -> dict:
+    """A short passage as one candidate: itself, or, when it may not be quoted whole, its safe stretches
+    (ranked as their joined text, quoted as the parts)."""
+    whole = _trimmed(hit)
+    runs = _safe_runs(hit) if unsafe_passage(whole["quote"]) else []
+    return {**whole, "quote": " ".join(r["quote"] for r in runs), "parts": runs} if runs else whole
 
 
 def _heading(text: str) -> bool:

@@ -41,6 +41,10 @@ def in_export_dir(export_dir, monkeypatch):
     encoder_onnx._load.cache_clear()
 
 
+def exported(export_dir) -> encoder_onnx.OnnxEncoder:
+    return encoder_onnx.OnnxEncoder(export_dir[0] / "model" / "all-minilm-l6-v2-0.1.0.onnx", model_path())
+
+
 def reference(texts: list[str]) -> np.ndarray:
     return load_model().encode(texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False)
 
@@ -68,7 +72,7 @@ def test_a_second_index_run_reuses_the_export(export_dir, in_export_dir, monkeyp
 @settings(max_examples=30, deadline=None)
 @given(st.lists(st.text(max_size=400), min_size=1, max_size=5))
 def test_export_matches_sentence_transformers_on_any_text(export_dir, texts):
-    fast = encoder_onnx.OnnxEncoder(export_dir[0] / "model" / "all-minilm-l6-v2-0.1.0.onnx", model_path())
+    fast = exported(export_dir)
     expected = reference(texts)
     assert np.abs(fast.encode(texts) - expected).max() <= encoder_onnx.TOLERANCE  # one padded batch
     for text, vector in zip(texts, expected):
@@ -81,7 +85,7 @@ def test_export_matches_on_corpus_passages(export_dir):
     from assistant.retrieval import all_chunks, index_texts
 
     texts = index_texts(get_corpus(), all_chunks(get_corpus()))[::8]
-    fast = encoder_onnx.OnnxEncoder(export_dir[0] / "model" / "all-minilm-l6-v2-0.1.0.onnx", model_path())
+    fast = exported(export_dir)
     got = np.concatenate([fast.encode(texts[i:i + 32]) for i in range(0, len(texts), 32)])
     assert np.abs(got - reference(texts)).max() <= encoder_onnx.TOLERANCE
 

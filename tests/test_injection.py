@@ -210,13 +210,8 @@ def test_sanitizer_keeps_plain_claims(payload):
 
 
 # -- in the question --------------------------------------------------------------------------------
-@pytest.mark.parametrize("intent", list(BASE))
-@pytest.mark.parametrize("payload", rows("question"), ids=lambda p: p["id"])
-def test_payload_in_the_question(payload, intent):
-    question = BASE[intent]
-    plain = clean(question)
-    assert (plain.status, plain.intent) == ("answered", intent), plain.answer
-    attacked = fresh(question + " " + payload["text"])
+def assert_attack_ignored(attacked: Answer, plain: Answer, payload: dict) -> None:
+    """A claim is not adopted; anything else leaves the answer as the clean one; nothing leaks or renders live."""
     assert attacked.guard_notes == []
     if payload["kind"] == "claim":
         assert_not_adopted(attacked)
@@ -224,6 +219,16 @@ def test_payload_in_the_question(payload, intent):
         assert_same_as_clean(attacked, plain)
     assert leaks(attacked) == []
     assert_renders_inert(attacked)
+
+
+@pytest.mark.parametrize("intent", list(BASE))
+@pytest.mark.parametrize("payload", rows("question"), ids=lambda p: p["id"])
+def test_payload_in_the_question(payload, intent):
+    question = BASE[intent]
+    plain = clean(question)
+    assert (plain.status, plain.intent) == ("answered", intent), plain.answer
+    attacked = fresh(question + " " + payload["text"])
+    assert_attack_ignored(attacked, plain, payload)
 
 
 def test_payload_before_the_question_is_removed_too():
@@ -238,13 +243,7 @@ def test_payload_in_a_pasted_note(payload, intent):
     plain = clean(note(None, NOTE_QUESTIONS[intent]))
     assert (plain.status, plain.intent) == ("answered", intent), plain.answer
     attacked = fresh(note(payload["text"], NOTE_QUESTIONS[intent]))
-    assert attacked.guard_notes == []
-    if payload["kind"] == "claim":
-        assert_not_adopted(attacked)
-    else:
-        assert_same_as_clean(attacked, plain)
-    assert leaks(attacked) == []
-    assert_renders_inert(attacked)
+    assert_attack_ignored(attacked, plain, payload)
 
 
 def test_the_clean_note_reads_the_patient():
