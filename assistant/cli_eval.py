@@ -1,4 +1,5 @@
-"""`assistant eval`: run the eval suite in one process; summary table, HTML and JSON reports, gated exit code."""
+"""`assistant eval`: run the eval suite in one process; tables, HTML, JSON and JUnit reports; a comparison
+with an earlier run; planners side by side; runs against a changed corpus or price file; gated exit code."""
 
 from __future__ import annotations
 
@@ -6,14 +7,14 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
-from assistant.evals.report import METRIC_NAMES, Metrics, RunReport, pct, secs
 from assistant.settings import PROJECT_ROOT
 
 DEFAULT_SUITE = PROJECT_ROOT / "evals" / "suite.yaml"
 DEFAULT_REPORT = Path("artifacts") / "eval" / "report.html"
+CHANGED_REPORT = Path("artifacts") / "eval" / "changed.html"  # a what-if run must not replace the last real run
+PLANNERS = ("deterministic", "llm")
 
 
 def register(app: typer.Typer) -> None:
@@ -22,66 +23,95 @@ def register(app: typer.Typer) -> None:
     @app.command("eval")
     def eval_command(
         suite: Path = typer.Option(DEFAULT_SUITE, "--suite", help="Suite file: case globs and thresholds."),
-        report: Path = typer.Option(DEFAULT_REPORT, "--report", help="HTML report to write (JSON goes next to it)."),
+        report: Path | None = typer.Option(None, "--report", help=f"HTML report to write (JSON goes next to it); default {DEFAULT_REPORT}, or {CHANGED_REPORT} with --corpus/--prices."),
         as_json: bool = typer.Option(False, "--json", help="Print the full JSON result on stdout."),
         baseline: bool = typer.Option(True, "--baseline/--no-baseline", help="Also score plain retrieval (top chunk)."),
         case: list[str] = typer.Option([], "--case", help="Only cases whose id contains this (repeatable)."),
         category: list[str] = typer.Option([], "--category", help="Only this category (repeatable)."),
+        style: list[str] = typer.Option([], "--style", help="Only this phrasing style (repeatable): textbook, staff, note, followup, adversarial."),
         validate: bool = typer.Option(False, "--validate", help="Check the suite and case files, run nothing."),
-    ) -> None:
-        """Run every eval case against the assistant; exit 1 if the suite's thresholds are not met."""
+        compare: Path | None = typer.Option(None, "--compare", help="An earlier run's JSON: report fixed / broken / changed cases; exit 1 on any broken."),
+        junit: Path | None = typer.Option(None, "--junit", help="Also write JUnit XML here (one testcase per case and turn)."),
+        planners: str | None = typer.Option(None, "--planners", help="deterministic,llm: run each planner on the same cases, side by side (llm needs ASSISTANT_LLM)."),
+        corpus: Path | None = typer.Option(None, "--corpus", help="Run against this corpus folder (with manifest.yaml), indexed in a temporary data folder."),
+        prices: Path | None = typer.Option(None, "--prices", help="Run with this CMS ASP price file imported into a temporary data folder."),
+        quarter: str | None = typer.Option(None, "--quarter", help="The price file's quarter (e.g. 2026Q3) if its title rows lack it."),
+    ) -> None:  # fmt: skip
+        """Run every eval case against the assistant; exit 1 if a threshold is not met or a case broke since --compare."""
         from assistant.errors import AssistantError
-        from assistant.evals import EvalConfigError, load_cases, load_suite, render_html, select, to_json
+        from assistant.evals import EvalConfigError, load_cases, load_run, load_suite, select
 
         out = Console(stderr=as_json)
         err = Console(stderr=True)
         try:
             spec = load_suite(suite)
-            cases = select(load_cases(spec.case_files()), case, category)
+            _styles(style)
+            cases = select(load_cases(spec.case_files()), case, category, style)
+            chosen = _planners(planners)
+            if quarter and not prices:
+                raise EvalConfigError("--quarter goes with --prices FILE")
+            base = load_run(compare) if compare and not validate else None
         except EvalConfigError as exc:
             _error(err, str(exc))
             raise typer.Exit(2) from None
-        except RecursionError:
-            _error(err, f"{suite}: nested too deeply to read")
-            raise typer.Exit(2) from None
         except ValueError as exc:  # the YAML reader's own, e.g. an impossible date such as 0000-00-00
             _error(err, f"{suite}: cannot read: {exc}")
+            raise typer.Exit(2) from None
+        except RecursionError:
+            _error(err, f"{suite}: nested too deeply to read")
             raise typer.Exit(2) from None
         if validate:
             out.print(f"{len(cases)} cases OK in {len(spec.case_files())} files.")
             return
         if not cases:
-            _error(err, "no case matches --case/--category.")
+            _error(err, "no case matches --case/--category/--style.")
             raise typer.Exit(2)
         try:
             from assistant.agent import ask
         except ImportError as exc:
             _error(err, f"the agent is not available (assistant.agent.ask): {exc}")
             raise typer.Exit(2) from None
-        retrieve = None
-        if baseline:
-            from assistant.retrieval import get_retriever
-
-            try:
-                retriever = get_retriever(say=lambda m: err.print(m, markup=False, highlight=False))
-            except AssistantError as exc:
-                _error(err, f"retrieval baseline unavailable: {exc}")
-                raise typer.Exit(2) from None
-            retriever.search("Kadcyla dose", k=1)  # warm the model so the first case's latency is not the load time
-
-            def retrieve(question: str) -> list:
-                return retriever.search(question, k=1)
-
-        result = _run(spec, cases, ask, retrieve, err)
-        report.parent.mkdir(parents=True, exist_ok=True)
-        report.write_text(render_html(result), encoding="utf-8")
-        report.with_suffix(".json").write_text(to_json(result), encoding="utf-8")
-        print_summary(out, result)
-        out.print(f"Report: {report} (JSON: {report.with_suffix('.json')})", highlight=False)
-        if as_json:
-            print(to_json(result))
-        if not result.passed:
+        report = report or (CHANGED_REPORT if corpus or prices else DEFAULT_REPORT)
+        subset = bool(case or category or style)
+        try:
+            runs = _run_all(spec, cases, ask, chosen, base=base, base_file=str(compare or ""), subset=subset,
+                            baseline=baseline, corpus=corpus, prices=prices, quarter=quarter, err=err)  # fmt: skip
+        except AssistantError as exc:
+            _error(err, str(exc))
+            raise typer.Exit(2) from None
+        passed = _write_and_print(runs, report, junit, out, as_json)
+        if not passed:
             raise typer.Exit(1)
+
+
+def _styles(names: list[str]) -> None:
+    from assistant.evals import EvalConfigError
+    from assistant.evals.spec import STYLES, one_of
+
+    for name in names:
+        try:
+            one_of(name, STYLES, "style")
+        except ValueError as exc:
+            raise EvalConfigError(f"--style: {exc}") from None
+
+
+def _planners(value: str | None) -> list[str | None]:
+    """The planners to run; [None] = whatever the settings choose (the usual single run)."""
+    from assistant.evals import EvalConfigError
+    from assistant.evals.spec import suggest
+    from assistant.settings import get_settings
+
+    if value is None:
+        return [None]
+    names = list(dict.fromkeys(p.strip() for p in value.split(",") if p.strip()))
+    for name in names:
+        if name not in PLANNERS:
+            raise EvalConfigError(f"--planners: unknown planner {name!r}{suggest(name, PLANNERS)}; planners: {', '.join(PLANNERS)}")
+    if not names:
+        raise EvalConfigError(f"--planners: name one or two of {', '.join(PLANNERS)}, e.g. --planners deterministic,llm")
+    if "llm" in names and not get_settings().llm:
+        raise EvalConfigError("--planners llm needs ASSISTANT_LLM set to the model to try, e.g. ASSISTANT_LLM=openai:gpt-4o-mini")
+    return names
 
 
 def _error(err: Console, message: str) -> None:
@@ -89,7 +119,35 @@ def _error(err: Console, message: str) -> None:
     err.print(Text("Error: ", style="red") + Text(message), soft_wrap=True)
 
 
-def _run(spec, cases, ask, retrieve, err: Console):
+def _run_all(spec, cases, ask, planners, *, base, base_file, subset, baseline, corpus, prices, quarter, err) -> dict:
+    """Each planner's run, inside the changed data folder when --corpus/--prices ask for one."""
+    from contextlib import nullcontext
+
+    from assistant.evals.sandbox import changed_data, planner_env, scoped_env
+    from assistant.settings import get_settings
+
+    say = lambda m: err.print(m, markup=False, highlight=False)  # noqa: E731
+    runs = {}
+    with changed_data(corpus, prices, quarter=quarter, say=say) if corpus or prices else nullcontext({}) as data:
+        retrieve = _retriever(say) if baseline else None
+        for planner in planners:
+            with scoped_env(**planner_env(planner)) if planner else nullcontext():
+                llm = get_settings().llm
+                name = planner or ("llm" if llm else "deterministic")
+                runs[name] = _run(spec, cases, ask, retrieve, err, name, planner=name, planner_model=llm or "",
+                                  data=data, base=base, base_file=base_file, subset=subset)  # fmt: skip
+    return runs
+
+
+def _retriever(say):
+    from assistant.retrieval import get_retriever
+
+    retriever = get_retriever(say=say)
+    retriever.search("Kadcyla dose", k=1)  # warm the model so the first case's latency is not the load time
+    return lambda question: retriever.search(question, k=1)
+
+
+def _run(spec, cases, ask, retrieve, err: Console, label: str, **report):
     """Run with a progress bar on stderr."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -97,7 +155,7 @@ def _run(spec, cases, ask, retrieve, err: Console):
 
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.fields[last]}")]
     with Progress(*columns, console=err, transient=True) as bar:
-        task = bar.add_task("Evaluating", total=len(cases), last="")
+        task = bar.add_task(f"Evaluating ({label})", total=len(cases), last="")
         failed = 0
 
         def on_case(result) -> None:
@@ -105,47 +163,88 @@ def _run(spec, cases, ask, retrieve, err: Console):
             failed += not result.passed
             bar.update(task, advance=1, last=f"{result.id} {'ok' if result.passed else 'FAIL'} · {failed} failing")
 
-        return run_suite(spec, ask, cases=cases, retrieve=retrieve, on_case=on_case)
+        return run_suite(spec, ask, cases=cases, retrieve=retrieve, on_case=on_case, **report)
 
 
-def _metric_row(name: str, m: Metrics) -> list[str]:
-    return [name, str(m.cases), *(pct(getattr(m, k)) for k in METRIC_NAMES), secs(m.latency_p50_s), secs(m.latency_p95_s)]
+def _write_and_print(runs: dict, report: Path, junit: Path | None, out: Console, as_json: bool) -> bool:
+    """Write the HTML + JSON (+ JUnit) files, print the tables; True when every run passed."""
+    from assistant.evals import render_html, render_planners_html, side_by_side, to_json, to_junit
+
+    report.parent.mkdir(parents=True, exist_ok=True)
+    if len(runs) == 1:
+        (result,) = runs.values()
+        report.write_text(render_html(result), encoding="utf-8")
+        report.with_suffix(".json").write_text(to_json(result), encoding="utf-8")
+        print_summary(out, result)
+        printed = to_json(result)
+    else:
+        files = {}
+        for name, run in runs.items():
+            path = report.with_suffix(f".{name}.html")
+            path.write_text(render_html(run), encoding="utf-8")
+            path.with_suffix(".json").write_text(to_json(run), encoding="utf-8")
+            files[name] = str(path.with_suffix(".json"))
+        both = side_by_side(runs, files)
+        report.write_text(render_planners_html(both), encoding="utf-8")
+        report.with_suffix(".json").write_text(to_json(both), encoding="utf-8")
+        print_planners(out, both, runs)
+        printed = to_json(both)
+    if junit:
+        junit.parent.mkdir(parents=True, exist_ok=True)
+        junit.write_text(to_junit(list(runs.values())), encoding="utf-8")
+    out.print(Text(f"Report: {report} (JSON: {report.with_suffix('.json')})" + (f"; JUnit: {junit}" if junit else "")), soft_wrap=True)
+    if as_json:
+        print(printed)
+    return all(r.passed for r in runs.values())
 
 
-def print_summary(console: Console, report: RunReport, *, max_failures: int = 60) -> None:
-    """The per-category table, the baseline comparison, the gates and the failing cases."""
-    table = Table(title=f"Eval: {report.suite} — {report.overall.cases} cases in {report.seconds:.1f}s")
-    for col in ["Category", "Cases", *METRIC_NAMES.values(), "p50", "p95"]:
-        table.add_column(col, justify="left" if col == "Category" else "right")
-    for name, m in report.categories.items():
-        table.add_row(*_metric_row(name, m))
-    table.add_row(*_metric_row("overall", report.overall), style="bold")
-    console.print(table)
-    if report.baseline:
-        base = Table(title="What the tools add: the same checks on plain retrieval (top chunk, no tools)")
-        for col in ["Answered by", "Figures written", "Must-contain", "Citation recall", "Pass (these checks)"]:
-            base.add_column(col, justify="left" if col == "Answered by" else "right")
-        for who, label in (("agent", "assistant (tools)"), ("baseline", "retrieval baseline")):
-            b = report.baseline[who]
-            base.add_row(label, pct(b.figures_in_text), pct(b.must_contain), pct(b.citation_recall), pct(b.pass_rate))
-        console.print(base)
+def print_summary(console: Console, report, *, max_failures: int = 60) -> None:
+    """The tables per category and style, the baseline, what changed since the base run, the gates, the failures."""
+    from assistant.evals.tables import compare_grids, counts_line, emit, run_grids
+
+    for key, value in report.data.items():
+        console.print(Text(f"Changed {key}: {value}"), soft_wrap=True)
+    for grid in run_grids(report):
+        emit(console, grid)
+    if report.compare:
+        console.print(Text(counts_line(report.compare)), soft_wrap=True)
+        for grid in compare_grids(report.compare):
+            emit(console, grid)
+    _gates_and_result(console, report, max_failures)
+
+
+def _gates_and_result(console: Console, report, max_failures: int) -> None:
+    from assistant.evals.tables import emit, gates_grid
+
     if report.gates:
-        gate_table = Table(title="Thresholds (evals/suite.yaml)")
-        for col in ["Metric", "Value", "Threshold", "Result"]:
-            gate_table.add_column(col)
-        for g in report.gates:
-            value = secs(g.value) if g.metric == "latency_p95_s" else ("—" if g.value is None else f"{100 * g.value:.1f}%")
-            limit = f"≤ {g.threshold:g}s" if g.metric == "latency_p95_s" else f"≥ {100 * g.threshold:g}%"
-            gate_table.add_row(g.metric, value, limit, "[green]pass[/green]" if g.passed else "[red]FAIL[/red]")
-        console.print(gate_table)
+        emit(console, gates_grid(report))
     failed = [r for r in report.cases if not r.passed]
     if failed:
-        console.print(f"[red]{len(failed)} failing case(s):[/red]")
+        console.print(Text(f"{len(failed)} failing case(s){' (' + report.planner + ')' if report.planner != 'deterministic' else ''}:", style="red"))
         for r in failed[:max_failures]:
             problems = r.failures()
             more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
-            console.print(f"  {r.id} [{r.category}] {problems[0]}{more}", markup=False, highlight=False, soft_wrap=True)
+            console.print(Text(f"  {r.id} [{r.category}] {problems[0]}{more}"), soft_wrap=True)
         if len(failed) > max_failures:
             console.print(f"  … {len(failed) - max_failures} more cases in the report")
-    verdict = "[green]PASS[/green]" if report.passed else "[red]FAIL: below the suite thresholds[/red]"
-    console.print(f"Result: {verdict}")
+    broken = report.compare.broken if report.compare else 0
+    why = [w for w, bad in (("below the suite thresholds", any(not g.passed and g.metric != "broken_cases" for g in report.gates)),
+                            (f"{broken} case(s) broken since {report.compare.base if report.compare else ''}", broken)) if bad]  # fmt: skip
+    verdict = Text("PASS", style="green") if report.passed else Text(f"FAIL: {'; '.join(why)}", style="red")
+    console.print(Text(f"Result{' (' + report.planner + ')' if report.planner != 'deterministic' else ''}: ") + verdict, soft_wrap=True)
+
+
+def print_planners(console: Console, both, runs: dict) -> None:
+    """Planners side by side, the cases where the second differs from the first, each planner's gates."""
+    from assistant.evals.tables import changed_cases_grid, counts_line, counts_text, emit, planner_grids
+
+    a, b = both.planners[:2]
+    for grid in planner_grids(both.runs):
+        emit(console, grid)
+    console.print(Text(f"{b} against {a}: {counts_text(both.versus)} (fixed = only {b} passes, broken = only {a} passes)"), soft_wrap=True)
+    if both.versus.changed():
+        emit(console, changed_cases_grid(both.versus, title=f"Where {b} differs from {a}"))
+    for run in runs.values():
+        if run.compare:
+            console.print(Text(f"{run.planner}: " + counts_line(run.compare)), soft_wrap=True)
+        _gates_and_result(console, run, max_failures=20)

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
-from functools import lru_cache
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from pydantic import BaseModel
 
-from assistant.corpus import get_corpus
-from assistant.evals.harness import CitationSpec, Expect, FigureSpec, Hit, RetrieveFn, Turn
-from assistant.evals.report import BaselineTurn, Check, Tally, TurnResult
+from assistant.evals.citations import citation_valid, cites, where as cited_where
+from assistant.evals.results import BaselineTurn, Check, Hit, Tally, TurnResult
+from assistant.evals.spec import Expect, FigureSpec, Turn
 from assistant.models import Answer
+
+RetrieveFn = Callable[[str], list[Any]]
 
 REFUSALS = {"out_of_scope", "error"}
 # A number as people write it: 10971.48, 10,971.48, $10,971.48; not the digits inside J9354 or 50242-088-01's parts.
 _NUMBER = re.compile(r"(?<![^\W\d_])(?<![\d.,])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)")
-_NOT_FIGURES = {"start", "end", "score", "marker"}  # passage offsets and ranks, not numbers shown to anyone
+NOT_FIGURES = {"start", "end", "score", "marker"}  # passage offsets and ranks, not numbers shown to anyone
 _UNIT_ALIASES = {
     "usd": {"$", "usd", "dollar", "dollars", "us$"},
     "unit": {"unit", "units", "billing unit", "billing units", "hcpcs unit", "hcpcs units"},
@@ -44,7 +45,7 @@ def tool_numbers(node: Any, unit: str | None = None) -> Iterator[tuple[float, st
     if isinstance(node, dict):
         own_unit = node.get("unit") if isinstance(node.get("unit"), str) else unit
         for key, value in node.items():
-            if key not in _NOT_FIGURES:
+            if key not in NOT_FIGURES:
                 yield from tool_numbers(value, own_unit if key == "value" else unit)
     elif isinstance(node, list):
         for item in node:
@@ -94,91 +95,6 @@ def _has(text: str, needle: str) -> bool:
     if needle.startswith("re:"):
         return re.search(needle[3:], text, re.IGNORECASE) is not None
     return " ".join(needle.casefold().split()) in " ".join(text.casefold().split())
-
-
-# ---------------------------------------------------------------- citations
-
-
-def _tokens(text: str) -> list[str]:
-    return re.findall(r"[^\W_]+", text.casefold())
-
-
-def _contains_run(hay: list[str], needle: list[str]) -> bool:
-    n = len(needle)
-    return n > 0 and any(hay[i : i + n] == needle for i in range(len(hay) - n + 1))
-
-
-@lru_cache(maxsize=16)
-def _section_spans(doc_id: str) -> tuple[tuple[tuple[str, ...], int, int], ...]:
-    from assistant.chunking import chunk_document
-
-    corpus = get_corpus()
-    return tuple((tuple(_tokens(c.section)), c.start, c.end) for c in chunk_document(doc_id, corpus.text(doc_id)))
-
-
-def _spans_for(spec: CitationSpec) -> list[tuple[int, int]] | None:
-    """Character spans the spec points at; None when it names no section or text."""
-    spans: list[tuple[int, int]] | None = None
-    if spec.section:
-        want = _tokens(spec.section)
-        spans = [(s, e) for toks, s, e in _section_spans(spec.doc) if list(toks[: len(want)]) == want]
-    if spec.text:
-        text = get_corpus().text(spec.doc)
-        found = [(m.start(), m.start() + len(spec.text)) for m in re.finditer(re.escape(spec.text), text)]
-        spans = found if spans is None else [t for t in found if any(t[0] < e and s < t[1] for s, e in spans)]
-    return spans
-
-
-def check_citation_spec(spec: CitationSpec) -> str | None:
-    """Why an expected citation cannot be found in the corpus, or None if it can."""
-    corpus = get_corpus()
-    if spec.doc not in corpus.docs:
-        return f"unknown document {spec.doc!r}; documents: {', '.join(sorted(corpus.docs))}"
-    if spec.text and not corpus.is_exact(spec.doc, spec.text):
-        return f"text {spec.text[:60]!r} is not an exact passage of {spec.doc}"
-    if spec.section and not _spans_for(CitationSpec(doc=spec.doc, section=spec.section)):
-        names = sorted({" ".join(t) for t, _, _ in _section_spans(spec.doc)})
-        return f"no section {spec.section!r} in {spec.doc}; sections (lower-cased): {', '.join(names)}"
-    if spec.section and spec.text and not _spans_for(spec):
-        return f"text {spec.text[:60]!r} is not inside section {spec.section!r} of {spec.doc}"
-    return None
-
-
-def citation_span(doc_id: str, quote: str, start: int | None, end: int | None) -> tuple[int, int] | None:
-    """Where a cited quote sits in its document: the given offsets when they hold the quote, else its first occurrence."""
-    corpus = get_corpus()
-    if doc_id not in corpus.docs or not quote:
-        return None
-    text = corpus.text(doc_id)
-    if start is not None and end is not None and text[start:end] == quote:
-        return start, end
-    at = text.find(quote)
-    return (at, at + len(quote)) if at >= 0 else None
-
-
-def citation_valid(doc_id: str, quote: str, start: int | None, end: int | None) -> str | None:
-    """Why a citation is invalid (quote not an exact substring, offsets wrong), or None if valid."""
-    corpus = get_corpus()
-    if doc_id not in corpus.docs:
-        return f"unknown document {doc_id!r}"
-    if not corpus.is_exact(doc_id, quote):
-        return f"quote is not an exact substring of {doc_id}: {quote[:80]!r}"
-    if start is not None and end is not None and corpus.text(doc_id)[start:end] != quote:
-        return f"offsets {start}–{end} do not hold the quote in {doc_id}"
-    return None
-
-
-def cites(spec: CitationSpec, doc_id: str, section: str, quote: str, start: int | None, end: int | None) -> bool:
-    """A citation matches the spec: same document, and section (by name or by position) and text overlap."""
-    if doc_id != spec.doc:
-        return False
-    if not spec.section and not spec.text:
-        return True
-    span = citation_span(doc_id, quote, start, end)
-    overlaps = span is not None and any(span[0] < e and s < span[1] for s, e in _spans_for(spec) or [])
-    if spec.text:
-        return overlaps
-    return overlaps or _contains_run(_tokens(section or ""), _tokens(spec.section or ""))
 
 
 # ---------------------------------------------------------------- scoring
@@ -319,18 +235,14 @@ def _text_checks(expect: Expect, text: str, tally: Tally, said: str | None = Non
     return checks
 
 
-def _where(spec: CitationSpec) -> str:
-    return spec.doc + (f" § {spec.section}" if spec.section else "") + (f" “{spec.text[:40]}”" if spec.text else "")
-
-
-def _recall_checks(items: list[CitationSpec | list[CitationSpec]], found: list[tuple], tally: Tally) -> list[Check]:
+def _recall_checks(items: list, found: list[tuple], tally: Tally) -> list[Check]:
     checks = []
     for item in items:
         options = item if isinstance(item, list) else [item]
         ok = any(cites(spec, *f) for spec in options for f in found)
         tally.cites_expected += 1
         tally.cites_matched += int(ok)
-        where = " or ".join(_where(spec) for spec in options)
+        where = " or ".join(cited_where(spec) for spec in options)
         got = sorted({f"{d} § {s}" for d, s, *_ in found}) or "no citations"
         checks.append(Check(name="citation_recall", passed=ok, detail=f"expected {where}; cited {got}"))
     return checks
