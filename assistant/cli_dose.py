@@ -75,7 +75,7 @@ def render(result: DoseResult) -> None:
     table.add_column("Value", justify="right")
     table.add_column("How / source", overflow="fold")
     sections: list[tuple[str, list[Figure]]] = [
-        ("Dose", [result.weight_kg, result.mg_per_kg, result.dose_mg]),
+        ("Dose", [f for f in (result.weight_kg, result.mg_per_kg, result.dose_mg) if f is not None]),
         ("Vials", [f for v in result.vials for f in (v.count, v.ndc_11, v.ndc_10, v.reconstitution_ml)]),
         ("Waste", [result.drawn_mg, result.waste_mg]),
         ("Billing", [line.units for line in result.billing.lines] + [result.billing.total_units]),
@@ -106,15 +106,29 @@ def _figures(model: Any) -> list[Figure]:
 @_refusals
 def dose(
     weight: str | None = typer.Option(None, "--weight", help="Weight with its unit: 70kg, '70 kg', '154 lb', 154lbs."),
-    indication: str | None = typer.Option(None, "--indication", help="mbc (metastatic) or ebc (adjuvant, KATHERINE)."),
+    indication: str | None = typer.Option(
+        None, "--indication", help="mbc (metastatic), ebc (adjuvant, KATHERINE), or Centene I.B: nsclc, salivary, brain_mets."
+    ),
     cycle: str | None = typer.Option(None, "--cycle", help="Cycle number (default 1)."),
     mg_per_kg: str | None = typer.Option(None, "--mg-per-kg", help="Dose level in mg/kg (default 3.6, the maximum)."),
     date: str | None = typer.Option(None, "--date", help="Date of service, YYYY-MM-DD (default today)."),
+    dose_mg: str | None = typer.Option(
+        None, "--dose-mg", help="A prescribed dose in mg instead of weight × mg/kg (give --weight too to check the cap)."
+    ),
+    vials: list[str] | None = typer.Option(
+        None, "--vials", help="Vial strengths in stock, e.g. --vials 160 or --vials 100,160 (default both)."
+    ),
+    dose_reduced: bool | None = typer.Option(
+        None, "--dose-reduced/--not-reduced", help="A dose reduction has been made (then give the reduced --mg-per-kg)."
+    ),
+    previous_mg_per_kg: str | None = typer.Option(None, "--previous-mg-per-kg", help="The previous cycle's dose level."),
     as_json: bool = typer.Option(False, "--json", help="Print the DoseResult as JSON."),
 ) -> None:
     """Dose, vials, waste, J9354 lines, preparation and Medicare payment for one Kadcyla cycle."""
     request = build_request(
-        weight=weight, indication=indication, cycle=cycle, mg_per_kg=mg_per_kg, date_of_service=date
+        weight=weight, indication=indication, cycle=cycle, mg_per_kg=mg_per_kg, date_of_service=date,
+        prescribed_mg=dose_mg, vials_available=",".join(vials) if vials else None, dose_reduced=dose_reduced,
+        previous_mg_per_kg=previous_mg_per_kg,
     )
     result = calculate_dose(request)
     if as_json:

@@ -410,9 +410,12 @@ def test_facts_file_with_a_value_not_in_its_quote_fails_loudly(tmp_path, monkeyp
 
 def test_request_schema_for_the_model():
     schema = DoseRequest.model_json_schema()
-    fields = ["weight", "weight_unit", "indication", "mg_per_kg", "cycle", "date_of_service"]
+    fields = ["weight", "weight_unit", "indication", "mg_per_kg", "cycle", "date_of_service",
+              "prescribed_mg", "vials_available", "dose_reduced", "previous_mg_per_kg"]  # new ones after the old
     assert list(schema["properties"]) == fields
     assert schema["required"] == ["weight", "weight_unit", "indication"]
+    assert schema["properties"]["indication"]["enum"] == ["mbc", "ebc", "nsclc", "salivary", "brain_mets"]
+    assert all(schema["properties"][f].get("description") for f in fields)
     assert "Never guess" in calculate_dose.__doc__
 
 

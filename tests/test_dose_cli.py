@@ -110,3 +110,66 @@ def test_prices_list(run):
     result = run("prices", "list")
     assert result.exit_code == 0
     assert "2026Q2" in result.stdout and "42.198" in result.stdout
+
+
+# ---------------------------------------------------------------- the new dose forms
+
+
+def test_vials_in_stock(run):
+    result = run("dose", "--weight", "70kg", "--indication", "mbc", "--vials", "160", "--date", "2026-05-01", "--json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert [(v["strength_mg"]["value"], v["count"]["value"]) for v in out["vials"]] == [(160, 2)]
+    assert out["waste_mg"]["value"] == 68 and out["vials_available"] == [160]
+
+
+@pytest.mark.parametrize("args", [["--vials", "100,160"], ["--vials", "100", "--vials", "160"], []])
+def test_both_strengths_spelled_any_way(run, args):
+    result = run("dose", "--weight", "70kg", "--indication", "mbc", *args, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["drawn_mg"]["value"] == 260
+
+
+def test_prescribed_dose_without_weight(run):
+    result = run("dose", "--dose-mg", "300", "--indication", "mbc", "--date", "2026-05-01")
+    assert result.exit_code == 0, result.output
+    for text in ["300 mg", "3 ", "15 mL", "300 units", "$12,659.40", "could not be checked"]:
+        assert text in result.stdout, text
+
+
+def test_off_label_indication(run):
+    result = run("dose", "--weight", "70kg", "--indication", "nsclc", "--date", "2026-05-01")
+    assert result.exit_code == 0, result.output
+    assert "centene-cp-phar-229" in result.stdout and "252 mg" in result.stdout
+    assert "non-small cell lung cancer" in result.stdout
+
+
+def test_reduced_dose_notes_do_not_re_escalate(run):
+    result = run("dose", "--weight", "70kg", "--indication", "mbc", "--dose-reduced", "--mg-per-kg", "3", "--json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["dose_mg"]["value"] == 210 and out["safety"][0]["rule"] == "reduced-dose-stays-reduced"
+
+
+def test_sequestration_row(run):
+    result = run("dose", "--weight", "70kg", "--indication", "mbc", "--date", "2026-05-01")
+    assert "$182,784.86" in result.stdout and "sequestration" in result.stdout
+
+
+NEW_REFUSALS = [
+    (["--weight", "70kg", "--dose-reduced"], "what is the reduced dose level"),
+    (["--weight", "70kg", "--dose-reduced", "--mg-per-kg", "3.6"], "Do not re-escalate"),
+    (["--weight", "70kg", "--dose-reduced", "--mg-per-kg", "3.2", "--previous-mg-per-kg", "3"], "goes back up"),
+    (["--weight", "70kg", "--dose-mg", "253"], "at most 252 mg for this weight"),
+    (["--weight", "70kg", "--dose-mg", "250", "--mg-per-kg", "3"], "not both"),
+    (["--weight", "70kg", "--vials", "120"], "100 and 160 mg single-dose vials only"),
+    (["--dose-mg", "lots"], "prescribed dose must be a number"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), NEW_REFUSALS)
+def test_new_refusals_are_one_line(run, args, message):
+    result = run("dose", *args, "--indication", "mbc")
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1
+    assert result.stdout == "" and "Traceback" not in result.output

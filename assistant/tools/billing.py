@@ -20,7 +20,7 @@ from assistant.tools.prices import price_on
 from assistant.tools.vials import plain
 
 if TYPE_CHECKING:
-    from assistant.tools.dose import DoseFacts
+    from assistant.tools.dose import DoseFacts, Fact
 
 CENT = Decimal("0.01")
 
@@ -44,12 +44,27 @@ class Payment(BaseModel):
     per_cycle: Figure
     course_cycles: Figure
     course: Figure
+    rest_of_course: Figure | None = Field(
+        default=None, description="EBC: this cycle and the ones left in the 14-cycle course"
+    )
+    after_sequestration: Figure | None = Field(
+        default=None, description="mBC: the year after the billing guide's ~2% sequestration (approximate)"
+    )
 
 
 def medicare_payment(
-    hcpcs: str, day: dt.date, administered_units: int, billed_units: int, mg_per_unit: Decimal, course_cycles: Figure
+    hcpcs: str,
+    day: dt.date,
+    administered_units: int,
+    billed_units: int,
+    mg_per_unit: Decimal,
+    course_cycles: Figure,
+    *,
+    sequestration: Fact | None = None,
+    rest_cycles: int | None = None,
 ) -> tuple[Payment, str | None]:
-    """Payment for the administered units, for all billed units (one cycle) and for the course."""
+    """Payment for the administered units, for all billed units (one cycle), the course and, if asked, the
+    rest of the course (rest_cycles, this one included) and the course after sequestration (a percent fact)."""
     found = price_on(hcpcs, day)
     row = found.row
     if row.mg_per_unit() != mg_per_unit:
@@ -63,6 +78,25 @@ def medicare_payment(
     money = lambda label, value, formula: Figure(  # noqa: E731
         value=float(value), unit="USD", label=label, formula=formula, source=row.source
     )
+    rest = None
+    if rest_cycles is not None:
+        left = cycle * rest_cycles
+        rest = money(
+            f"payment for the rest of the course, this cycle included ({rest_cycles} cycles)",
+            left,
+            f"{rest_cycles} cycles × {_usd(cycle)} = {_usd(left)}",
+        )
+    after = None
+    if sequestration is not None:
+        pct = Decimal(str(sequestration.value))
+        net = (course * (1 - pct / 100)).quantize(CENT, ROUND_HALF_UP)
+        after = Figure(
+            value=float(net),
+            unit="USD",
+            label=f"{course_cycles.label}, after about {pct}% sequestration (the billing guide's figure; approximate)",
+            formula=f"{_usd(course)} × (1 − {pct}%) = {_usd(net)}",
+            source=sequestration.source,
+        )
     payment = Payment(
         hcpcs=hcpcs,
         quarter=found.quarter,
@@ -91,6 +125,8 @@ def medicare_payment(
         course=money(
             f"payment for {course_cycles.label}", course, f"{cycles} cycles × {_usd(cycle)} = {_usd(course)}"
         ),
+        rest_of_course=rest,
+        after_sequestration=after,
     )
     return payment, found.warning
 

@@ -1,17 +1,18 @@
 """Kadcyla dose, vials, waste, J9354 billing lines, preparation and Medicare payment for one cycle.
 
-The request (weight, indication, mg/kg, cycle, date of service) is parsed and checked in
-assistant.tools.dose_request; this module holds the reference facts and the calculation.
+The request (weight or a prescribed mg dose, indication, mg/kg, cycle, date of service, vials in
+stock, a recorded dose reduction) is parsed and checked in assistant.tools.dose_request; this
+module holds the reference facts and the calculation.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -19,17 +20,27 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from assistant.corpus import get_corpus
 from assistant.errors import DataError
 from assistant.models import Figure, SourceQuote
+from assistant.safety import SafetyFinding, SafetyInput, check_safety
 from assistant.settings import get_settings
 from assistant.tools.billing import Billing, Payment, billing, medicare_payment
 from assistant.tools.dose_request import (  # noqa: F401 - parse_weight is re-exported for importers of dose
     INDICATION_LABELS,
     KG_PER_LB,
+    OFF_LABEL,
     DoseRequest,
     _dec,
     build_request,
     parse_weight,
 )
-from assistant.tools.vials import Preparation, VialLine, best_combination, plain, preparation, vial_lines
+from assistant.tools.vials import (
+    Preparation,
+    VialCombination,
+    VialLine,
+    best_combination,
+    plain,
+    preparation,
+    vial_lines,
+)
 
 FACTS_FILE = Path(__file__).resolve().parent.parent / "data" / "dose_facts.yaml"
 SOFT_MIN_KG, SOFT_MAX_KG = Decimal(35), Decimal(200)
@@ -95,6 +106,10 @@ class DoseFacts(BaseModel):
     later_observation_minutes: Fact
     first_cycle_cpt: list[Fact]
     later_cycle_cpt: list[Fact]
+    offlabel_dose: Fact
+    offlabel_diagnoses: dict[str, Fact]
+    vial_stock: Fact
+    sequestration_percent: Fact
 
 
 def _walk(node: Any, kind: type) -> Iterator[Any]:
@@ -106,6 +121,9 @@ def _walk(node: Any, kind: type) -> Iterator[Any]:
             yield from _walk(getattr(node, name), kind)
     elif isinstance(node, list):
         for item in node:
+            yield from _walk(item, kind)
+    elif isinstance(node, dict):
+        for item in node.values():
             yield from _walk(item, kind)
 
 
@@ -147,9 +165,14 @@ class DoseResult(BaseModel):
     request: DoseRequest
     indication_label: str
     date_of_service: dt.date
-    weight_kg: Figure
-    mg_per_kg: Figure
+    weight_kg: Figure | None = Field(description="None only for a prescribed mg dose given without a weight")
+    mg_per_kg: Figure | None = Field(
+        description="the dose level; for a prescribed mg dose, the level it implies (None without a weight)"
+    )
     reduced_dose: bool
+    dose_basis: Literal["weight", "prescribed"] = Field(
+        default="weight", description="weight × mg/kg, or the prescribed mg dose as given"
+    )
     dose_mg: Figure
     vials: list[VialLine]
     drawn_mg: Figure
@@ -158,6 +181,8 @@ class DoseResult(BaseModel):
     preparation: Preparation
     administration: Administration
     payment: Payment
+    vials_available: list[int] = Field(default_factory=list, description="the vial strengths the choice was made from")
+    safety: list[SafetyFinding] = Field(default_factory=list, description="label rules these facts touch, with quotes")
     warnings: list[str] = Field(default_factory=list, description="what the user must see before acting")
     notes: list[str] = Field(default_factory=list)
 
@@ -195,30 +220,44 @@ def calculate_dose(request: DoseRequest) -> DoseResult:
 
     Use this tool whenever a dose, vial count, waste, J9354 units, JZ/JW lines, reconstitution or
     withdrawal volume, infusion time, administration CPT code or Medicare payment for Kadcyla is
-    asked for. Never compute these in prose: quote the figures this tool returns.
+    asked for, including "what does Medicare pay for this one / the whole course". Never compute
+    these in prose, and never quote the billing guide's worked examples (70 kg, 85 kg) for another
+    patient: quote the figures this tool returns for this patient.
 
     Inputs (DoseRequest):
     - weight and weight_unit ('kg' or 'lb'): the patient's actual body weight exactly as the user
       gave it. Never guess or assume a weight or its unit; if either is missing, ask the user
       "What is the patient's weight, in kg or lb?". Accepted range 20–350 kg.
-    - indication: 'mbc' (HER2+ metastatic breast cancer) or 'ebc' (early breast cancer, adjuvant,
-      KATHERINE, a 14-cycle course). Ask if it is not clear.
+    - indication: 'mbc' (HER2+ metastatic breast cancer), 'ebc' (early breast cancer, adjuvant,
+      KATHERINE, a 14-cycle course), or Centene CP.PHAR.229 I.B off-label uses dosed at up to
+      3.6 mg/kg every 21 days: 'nsclc', 'salivary', 'brain_mets'. Ask if it is not clear.
     - mg_per_kg: default 3.6, the label dose and the maximum; lower values are reduced doses.
+    - prescribed_mg: a dose in mg as prescribed, instead of weight × mg/kg (weight then optional:
+      give it when known so the 3.6 mg/kg cap is checked). Not together with mg_per_kg.
+    - dose_reduced: true when a dose reduction has been made; then give the reduced mg_per_kg.
+      A dose at or above 3.6 mg/kg, or above previous_mg_per_kg, after a reduction is refused
+      (the label: do not re-escalate).
+    - previous_mg_per_kg: the previous cycle's dose level, if stated.
+    - vials_available: vial strengths in stock, e.g. [160] ("we only stock 160 mg vials").
     - cycle: default 1 (cycle 1 has the 90-minute infusion); EBC cycles run 1–14.
     - date_of_service: picks the Medicare price quarter; default today.
 
     Returns a DoseResult. Every number is a Figure (value, unit, label, formula, source quote):
     weight in kg, dose in mg (weight × mg/kg, rounded down to 0.1 mg so it never exceeds the
-    mg/kg asked for), the least-waste combination of 100 mg and 160 mg single-dose vials (ties go
-    to fewer vials) with 11- and 10-digit NDCs, mg drawn and wasted, J9354 billing lines (JZ
-    administered units, JW discarded units, rounding rule stated), reconstitution and withdrawal
-    volumes, diluent and filter, infusion and observation minutes with CPT codes, and Medicare
-    payment (ASP + 6%) for the administered units, per cycle and for the course (EBC 14 cycles;
-    mBC about 17 cycles a year). `warnings` holds what the user must see (a stale price quarter,
-    an unusual weight); pass them on. Raises InputError, whose message says what to fix, for
-    refused input (no unit, weight outside 20–350 kg, mg/kg above 3.6, EBC cycle above 14).
+    mg/kg asked for, or the prescribed mg with the mg/kg it implies), the least-waste combination
+    of the vials in stock (100 mg and 160 mg unless limited; ties go to fewer vials) with 11- and
+    10-digit NDCs, mg drawn and wasted, J9354 billing lines (JZ administered units, JW discarded
+    units, rounding rule stated), reconstitution and withdrawal volumes, diluent and filter,
+    infusion and observation minutes with CPT codes, and Medicare payment (ASP + 6%) for this
+    patient's units: per cycle, for the course (EBC 14 cycles, with the rest of the course from
+    this cycle; mBC and off-label uses one year, about 17 cycles) and, for mBC, the year after the
+    billing guide's ~2% sequestration. `safety` holds the label rules the request touches, with
+    quotes; `warnings` holds what the user must see (a stale price quarter, an unusual weight, a
+    recorded reduction); pass them on. Raises InputError, whose message says what to fix, for
+    refused input (no unit, weight outside 20–350 kg, mg/kg above 3.6, EBC cycle above 14, a
+    dose that goes back up after a reduction, a reduction without its dose level).
     """
-    request = build_request(**request.model_dump())  # re-check: model_construct skips validation
+    request = build_request(**request.model_dump(exclude_unset=True))  # re-check: model_construct skips validation
     facts = load_dose_facts()
     warnings: list[str] = []
     notes: list[str] = []
@@ -228,61 +267,54 @@ def calculate_dose(request: DoseRequest) -> DoseResult:
         notes.append(f"No date of service given: used today's date, {day}.")
 
     kg = request.weight_kg()
-    if not SOFT_MIN_KG <= kg <= SOFT_MAX_KG:
+    if kg is not None and not SOFT_MIN_KG <= kg <= SOFT_MAX_KG:
         shown = plain(kg.quantize(TENTH))
         warnings.append(f"Weight {shown} kg is outside the usual adult range 35–200 kg; confirm it.")
-    mg_per_kg = _dec(request.mg_per_kg)
-    label_dose = _dec(facts.label_mg_per_kg.value)
-    reduced = mg_per_kg < label_dose
-    if reduced:
-        rule = facts.no_re_escalation
+    if request.indication in OFF_LABEL:
+        diagnosis, cap = facts.offlabel_diagnoses[request.indication], facts.offlabel_dose
         notes.append(
-            f"Reduced dose: {plain(mg_per_kg)} mg/kg, below the {label_dose} mg/kg label dose. "
-            f"\"{rule.quote}\" ({rule.doc_id})"
+            f"Off-label use, Centene CP.PHAR.229 I.B (NCCN-recommended): \"{diagnosis.quote}\" "
+            f"Dose: \"{cap.quote}\" ({cap.doc_id})"
         )
-
-    exact = kg * mg_per_kg
-    dose = exact.quantize(TENTH, ROUND_DOWN)  # down, so the dose never exceeds mg/kg × weight
-    combo = best_combination(dose, [int(v.strength.value) for v in facts.vials])
-    combo_text = " + ".join(f"{n} × {s} mg" for s, n in sorted(combo.counts.items()) if n)
+    dose, dose_fig, level_fig, reduced = _dose(request, facts, kg, notes, warnings)
+    stock, combo, drawn_label = _choose_vials(dose, request, facts, notes)
+    combo_text = _combo_text(combo)
     waste = combo.waste_mg(dose)
     bill = billing(dose, combo.total_mg, facts)
 
-    if request.indication == "ebc":
-        course = facts.ebc_course_cycles
-        cycles = course.figure(f"the {course.value}-cycle adjuvant (EBC, KATHERINE) course")
-        left = int(course.value) - request.cycle
-        notes.append(f"Cycle {request.cycle} of {course.value}; {left} more after this one.")
-    else:
-        cycles = facts.mbc_cycles_per_year.figure("one year of mBC treatment (about 17 cycles a year, q3w)")
-        notes.append("mBC is treated until progression or unacceptable toxicity; the course figure is one year.")
+    cycles, rest, sequestration = _course(request, facts, notes)
     payment, stale = medicare_payment(
-        bill.lines[0].hcpcs, day, bill.units("JZ"), combo.total_mg, _dec(facts.mg_per_unit.value), cycles
+        bill.lines[0].hcpcs, day, bill.units("JZ"), combo.total_mg, _dec(facts.mg_per_unit.value), cycles,
+        sequestration=sequestration, rest_cycles=rest,
     )
     if stale:
         warnings.append(stale)
+    level = request.dose_level()
+    findings = check_safety(SafetyInput(
+        mg_per_kg=None if level is None else float(round(level, 4)),
+        previous_mg_per_kg=request.previous_mg_per_kg,
+        dose_reduced=request.dose_reduced,
+        cycle=request.cycle,
+    ))  # fmt: skip
+    warnings += [f"{f.message} \"{f.quote.quote}\" ({f.quote.doc_id})" for f in findings]
 
-    dose_formula = f"{plain(kg)} kg × {plain(mg_per_kg)} mg/kg = {plain(exact)} mg"
-    if exact != dose:
-        dose_formula += f" → {plain(dose)} mg (rounded down to 0.1 mg)"
-    lb_formula = f"{request.weight:g} lb × {KG_PER_LB} kg/lb = {plain(kg)} kg" if request.weight_unit == "lb" else None
+    lb_formula = None
+    if request.weight_unit == "lb" and kg is not None:
+        lb_formula = f"{request.weight:g} lb × {KG_PER_LB} kg/lb = {plain(kg)} kg"
     return DoseResult(
         request=request,
         indication_label=INDICATION_LABELS[request.indication],
         date_of_service=day,
-        weight_kg=Figure(value=float(kg), unit="kg", label="patient weight (input)", formula=lb_formula),
-        mg_per_kg=facts.label_mg_per_kg.figure(
-            f"reduced dose, below the {label_dose} mg/kg label dose" if reduced else "label dose",
-            value=request.mg_per_kg,
+        weight_kg=None if kg is None else Figure(
+            value=float(kg), unit="kg", label="patient weight (input)", formula=lb_formula
         ),
+        mg_per_kg=level_fig,
         reduced_dose=reduced,
-        dose_mg=facts.label_mg_per_kg.figure("dose", value=float(dose), unit="mg", formula=dose_formula),
+        dose_basis="weight" if request.prescribed_mg is None else "prescribed",
+        dose_mg=dose_fig,
         vials=vial_lines(combo, facts),
         drawn_mg=facts.vial_choice.figure(
-            "mg in the vials opened (least-waste combination)",
-            value=combo.total_mg,
-            unit="mg",
-            formula=f"{combo_text} = {combo.total_mg} mg",
+            drawn_label, value=combo.total_mg, unit="mg", formula=f"{combo_text} = {combo.total_mg} mg"
         ),
         waste_mg=facts.waste_line.figure(
             "mg discarded",
@@ -294,6 +326,105 @@ def calculate_dose(request: DoseRequest) -> DoseResult:
         preparation=preparation(dose, facts),
         administration=_administration(request.cycle, facts),
         payment=payment,
+        vials_available=stock,
+        safety=findings,
         warnings=warnings,
         notes=notes,
     )
+
+
+def _dose(
+    request: DoseRequest, facts: DoseFacts, kg: Decimal | None, notes: list[str], warnings: list[str]
+) -> tuple[Decimal, Figure, Figure | None, bool]:
+    """(dose mg, dose figure, dose-level figure, reduced?) from weight × mg/kg or from the prescribed mg."""
+    cap = facts.offlabel_dose if request.indication in OFF_LABEL else facts.label_mg_per_kg
+    label_dose = _dec(facts.label_mg_per_kg.value)
+    rule = facts.no_re_escalation
+    if request.prescribed_mg is None:
+        assert kg is not None  # the request refuses a weight-less dose without prescribed_mg
+        mg_per_kg = _dec(request.mg_per_kg)
+        exact = kg * mg_per_kg
+        dose = exact.quantize(TENTH, ROUND_DOWN)  # down, so the dose never exceeds mg/kg × weight
+        formula = f"{plain(kg)} kg × {plain(mg_per_kg)} mg/kg = {plain(exact)} mg"
+        if exact != dose:
+            formula += f" → {plain(dose)} mg (rounded down to 0.1 mg)"
+        reduced = mg_per_kg < label_dose
+        if reduced:
+            notes.append(
+                f"Reduced dose: {plain(mg_per_kg)} mg/kg, below the {label_dose} mg/kg label dose. "
+                f"\"{rule.quote}\" ({rule.doc_id})"
+            )
+        what = f"reduced dose, below the {label_dose} mg/kg label dose" if reduced else "label dose"
+        if request.indication in OFF_LABEL and not reduced:
+            what = "Centene I.B maximum for this off-label use"
+        return dose, cap.figure("dose", value=float(dose), unit="mg", formula=formula), cap.figure(
+            what, value=request.mg_per_kg
+        ), reduced
+
+    dose = _dec(request.prescribed_mg)
+    dose_fig = Figure(value=float(dose), unit="mg", label="dose (as prescribed)", formula=f"{plain(dose)} mg as prescribed")
+    if kg is None:
+        warnings.append(
+            f"No weight given: the {facts.max_mg_per_kg.value} mg/kg maximum could not be checked for "
+            f"{plain(dose)} mg. Give the weight to check it."
+        )
+        return dose, dose_fig, None, bool(request.dose_reduced)
+    implied = (dose / kg).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    full = (kg * label_dose).quantize(TENTH, ROUND_DOWN)
+    reduced = dose < full
+    if reduced:
+        notes.append(
+            f"The prescribed {plain(dose)} mg is {plain(implied)} mg/kg, below the {label_dose} mg/kg label dose "
+            f"({plain(full)} mg for this weight). If it is a dose reduction: \"{rule.quote}\" ({rule.doc_id})"
+        )
+    level = cap.figure(
+        "dose level the prescribed dose implies" + (f", below the {label_dose} mg/kg label dose" if reduced else ""),
+        value=float(implied),
+        formula=f"{plain(dose)} mg ÷ {plain(kg)} kg = {plain(implied)} mg/kg (rounded to 0.01)",
+    )
+    return dose, dose_fig, level, reduced
+
+
+def _combo_text(combo: VialCombination) -> str:
+    return " + ".join(f"{n} × {s} mg" for s, n in sorted(combo.counts.items()) if n)
+
+
+def _choose_vials(
+    dose: Decimal, request: DoseRequest, facts: DoseFacts, notes: list[str]
+) -> tuple[list[int], VialCombination, str]:
+    """The least-waste combination of the strengths in stock, and how it compares with both strengths."""
+    every = sorted(int(v.strength.value) for v in facts.vials)
+    stock = request.vials_available or every
+    combo = best_combination(dose, stock)
+    if stock == every:
+        return stock, combo, "mg in the vials opened (least-waste combination)"
+    best = best_combination(dose, every)
+    extra = combo.total_mg - best.total_mg
+    compare = (
+        f"with both strengths the least-waste choice would be {_combo_text(best)} = {best.total_mg} mg, "
+        f"{extra} mg less waste"
+        if extra
+        else "the same total as the least-waste choice with both strengths"
+    )
+    shelf = " and ".join(map(str, stock))
+    rule = facts.vial_stock
+    notes.append(
+        f"Only {shelf} mg vials in stock: {_combo_text(combo)} = {combo.total_mg} mg; {compare}. "
+        f"\"{rule.quote}\" ({rule.doc_id})"
+    )
+    return stock, combo, f"mg in the vials opened (least waste from the {shelf} mg vials in stock)"
+
+
+def _course(request: DoseRequest, facts: DoseFacts, notes: list[str]) -> tuple[Figure, int | None, Fact | None]:
+    """(cycles the course figure counts, cycles left from this one for EBC, sequestration fact for mBC)."""
+    if request.indication == "ebc":
+        course = facts.ebc_course_cycles
+        left = int(course.value) - request.cycle
+        notes.append(f"Cycle {request.cycle} of {course.value}; {left} more after this one.")
+        return course.figure(f"the {course.value}-cycle adjuvant (EBC, KATHERINE) course"), left + 1, None
+    year = facts.mbc_cycles_per_year
+    if request.indication == "mbc":
+        notes.append("mBC is treated until progression or unacceptable toxicity; the course figure is one year.")
+        return year.figure("one year of mBC treatment (about 17 cycles a year, q3w)"), None, facts.sequestration_percent
+    notes.append("Off-label uses are dosed every 21 days; the course figure is one year (about 17 cycles, q3w).")
+    return year.figure("one year of treatment every 21 days (about 17 cycles a year, q3w)"), None, None
