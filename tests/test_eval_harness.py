@@ -248,8 +248,10 @@ def test_the_shipped_suite_loads():
     assert len(cases) >= 150
     assert {c.category for c in cases} == {"dose", "policy", "code", "document", "multi_turn", "out_of_scope", "bad_input", "injection"}
     assert not any("/policy/" in c.file for c in cases)
-    assert suite.thresholds.figure_exact_match == 1.0 and suite.thresholds.citation_validity == 1.0
-    assert suite.thresholds.pass_rate == 0.95
+    assert suite.thresholds.citation_validity == 1.0
+    for style in ("textbook", "adversarial"):  # the cases written alongside the code stay gated as before
+        limits = suite.thresholds_by_style[style]
+        assert (limits.pass_rate, limits.figure_exact_match) == (0.95, 1.0)
 
 
 # ---------------------------------------------------------------- the command
