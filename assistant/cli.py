@@ -149,7 +149,7 @@ def _print_answer(answer) -> None:
 def _register_tools() -> None:
     import importlib
 
-    for name in ("cli_dose", "cli_policy", "cli_codes", "cli_narrative", "cli_eval", "cli_audit"):
+    for name in ("cli_dose", "cli_policy", "cli_claim", "cli_codes", "cli_narrative", "cli_eval", "cli_audit"):
         try:
             module = importlib.import_module(f"assistant.{name}")
         except ModuleNotFoundError as exc:

@@ -1,4 +1,4 @@
-"""The four tools as langchain StructuredTools: pydantic argument schemas, docstrings for the model."""
+"""The tools as langchain StructuredTools: pydantic argument schemas, docstrings for the model."""
 
 from __future__ import annotations
 
@@ -39,9 +39,18 @@ def _wrap(fn: Callable[[dict], Any]) -> Callable[..., str]:
     return run
 
 
+def _run_claim(args: dict) -> dict:
+    from assistant.tools.claim_request import parse_claim
+    from assistant.tools.claims import check_claim
+
+    return check_claim(parse_claim(args)).model_dump(mode="json")
+
+
 def build_tools() -> list[StructuredTool]:
     """StructuredTools over the same functions the CLI and the deterministic planner call."""
     from assistant import agent
+    from assistant.tools.claim_request import ClaimRequest
+    from assistant.tools.claims import check_claim
     from assistant.tools.codes import disambiguate_code
     from assistant.tools.dose import DoseRequest, calculate_dose
     from assistant.tools.policy import check_policy
@@ -56,6 +65,9 @@ def build_tools() -> list[StructuredTool]:
         ),
         StructuredTool.from_function(
             func=_wrap(agent.run_codes), name="disambiguate_code", description=disambiguate_code.__doc__, args_schema=CodeArgs
+        ),
+        StructuredTool.from_function(
+            func=_wrap(_run_claim), name="check_claim", description=check_claim.__doc__, args_schema=ClaimRequest
         ),
         StructuredTool.from_function(
             func=_wrap(agent.run_search), name="search_corpus", description=_search_doc(), args_schema=SearchArgs
