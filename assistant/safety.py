@@ -236,7 +236,7 @@ def _check_rule(rule: Rule, terms: Terms) -> None:
                     raise DataError(f"{RULES_FILE}: rule {rule.id}: {value!r} is not one of {sorted(allowed)}")
             elif var.kind == "list" and _CODE.fullmatch(str(value)) and not _written(str(value), texts):
                 raise DataError(f"{RULES_FILE}: rule {rule.id}: {value} is not written in any of its quotes")
-    fixed = re.sub(r"\{\w+\}", "", rule.message)
+    fixed = re.sub(r"\{\w+\}", "", rule.message)  # the [optional] brackets hold no numbers of their own
     for token in _NUMBER.findall(fixed) + _CODE.findall(fixed):
         if not _written(token, texts):
             raise DataError(f"{RULES_FILE}: rule {rule.id}: the message's {token} is not written in any of its quotes")
@@ -320,6 +320,16 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
+def _message(template: str, given: dict[str, Any]) -> str:
+    """Fill {fact} placeholders; drop a [part] whose placeholders are not all known."""
+    def part(m: re.Match) -> str:
+        names = re.findall(r"\{(\w+)\}", m.group(1))
+        return m.group(1) if all(given.get(n) is not None for n in names) else ""
+
+    text = re.sub(r"\[([^\[\]]*)\]", part, template)
+    return re.sub(r"\{(\w+)\}", lambda m: _shown(given.get(m.group(1))), text)
+
+
 def check_safety(facts: SafetyInput) -> list[SafetyFinding]:
     """Every label rule the facts break (errors first, then warnings), each with its quote; [] if none.
 
@@ -335,7 +345,7 @@ def check_safety(facts: SafetyInput) -> list[SafetyFinding]:
             continue
         read = {VARIABLES[c.fact].field for c in _conditions(rule.when)}
         read |= {VARIABLES[c.fact2].field for c in _conditions(rule.when) if c.fact2}
-        message = re.sub(r"\{(\w+)\}", lambda m: _shown(given.get(m.group(1))), rule.message)
+        message = _message(rule.message, given)
         found.append(
             SafetyFinding(
                 rule=rule.id,

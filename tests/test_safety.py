@@ -206,7 +206,9 @@ def test_findings_carry_exact_quotes_and_the_facts_read():
 def test_re_escalation_message_names_both_levels():
     (f,) = [f for f in check_safety(SafetyInput(dose_reduced=True, previous_mg_per_kg=3.0, mg_per_kg=3.6))
             if f.rule == "no-re-escalation"]
-    assert "3.6 mg/kg goes back up (previous dose 3 mg/kg" in f.message
+    assert "3.6 mg/kg goes back up from the previous 3 mg/kg (the full dose" in f.message
+    (g,) = [f for f in check_safety(SafetyInput(dose_reduced=True, mg_per_kg=3.6)) if f.rule == "no-re-escalation"]
+    assert "3.6 mg/kg goes back up (the full dose" in g.message
     assert f.quote.quote == "Do not re-escalate the ado-trastuzumab emtansine dose after a dose reduction is made."
 
 
