@@ -85,7 +85,7 @@ def test_the_figures_whose_values_changed_are_listed_old_to_new(tmp_path):
     (changed,) = [c for c in report.compare.cases if c.id == "dose-changed"]
     assert [(f.turn, f.figure, f.old, f.new) for f in changed.figures()] == [
         (1, "calculate_dose.payment.per_cycle", "10971.48 USD", "10861.2 USD")]
-    assert "answer text" in changed.turns[0].changes and "tool inputs" in changed.turns[0].changes
+    assert changed.turns[0].changes == ["tool inputs", "answer text", "1 tool figure(s)"]
     assert all(not c.figures() for c in report.compare.cases if c.id != "dose-changed")
 
 
@@ -284,3 +284,22 @@ def test_a_tool_called_in_one_run_only_is_a_change_of_tools_not_a_list_of_figure
     fewer = good_dose_answer("q", tool_calls=[ToolCall(tool="calculate_dose", input={}, output={"dose_mg": {"value": 252, "unit": "mg"}})])
     (turn,) = diff_case(result(good_dose_answer("q")), result(fewer)).turns
     assert ("calculate_dose.payment.per_cycle", "10971.48 USD", None) in [(f.figure, f.old, f.new) for f in turn.figures]
+
+
+@pytest.mark.parametrize(
+    "name, old, new, shown",
+    [
+        ("pass_rate", 0.75, 0.5, "-25.0 pp"),
+        ("pass_rate", 0.5, 0.5004, "="),  # below what one decimal shows
+        ("pass_rate", 0.5, 0.5006, "+0.1 pp"),
+        ("pass_rate", None, 0.5, "n/a"),
+        ("pass_rate", None, None, "—"),
+        ("cases", 188, 190, "+2"),
+        ("latency_p95_s", 0.041, 0.037, "="),
+        ("latency_p95_s", 0.04, 0.03, "-0.01s"),
+    ],
+)
+def test_delta_text(name, old, new, shown):
+    from assistant.evals.compare import MetricDelta, delta_text
+
+    assert delta_text(name, MetricDelta(old=old, new=new, old_text="", new_text="")) == shown

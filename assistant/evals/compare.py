@@ -188,11 +188,13 @@ def diff_turn(n: int, old: TurnResult | None, new: TurnResult | None) -> TurnDif
     figures = [FigureChange(turn=n, figure=k, old=before.get(k), new=after.get(k))
                for k in dict.fromkeys([*before, *after])
                if k.split(".", 1)[0] in both and before.get(k) != after.get(k)]  # fmt: skip
+    if figures:
+        changes.append(f"{len(figures)} tool figure(s)")
     if old.passed and not new.passed:
         verdict = "broken"
     elif new.passed and not old.passed:
         verdict = "fixed"
-    elif changes or failing or passing or figures:
+    elif changes or failing or passing:
         verdict = "changed answer"
     else:
         verdict = "same"
@@ -249,14 +251,15 @@ def delta_text(name: str, d: MetricDelta) -> str:
     """The change as the tables show it: '+1.6 pp', '-2', '+0.01s', '=' (no change) or '—' (no data)."""
     if d.delta is None:
         return "—" if d.old is None and d.new is None else "n/a"  # measured on one side only
-    if abs(d.delta) < 1e-12:
-        return "="
-    sign = "+" if d.delta > 0 else "-"
     if name in ("cases", "over_refusals"):
-        return f"{sign}{abs(d.delta):.0f}"
-    if name.startswith("latency"):
-        return f"{sign}{abs(d.delta):.2f}s"
-    return f"{sign}{100 * abs(d.delta):.1f} pp"
+        size = f"{abs(d.delta):.0f}"
+    elif name.startswith("latency"):
+        size = f"{abs(d.delta):.2f}s"
+    else:
+        size = f"{100 * abs(d.delta):.1f} pp"
+    if not any(ch in "123456789" for ch in size):  # a change too small to show
+        return "="
+    return ("+" if d.delta > 0 else "-") + size
 
 
 def _groups(old: dict[str, Metrics], new: dict[str, Metrics]) -> dict[str, dict[str, MetricDelta]]:
