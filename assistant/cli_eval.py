@@ -210,28 +210,32 @@ def print_summary(console: Console, report, *, max_failures: int = 60) -> None:
         console.print(Text(counts_line(report.compare)), soft_wrap=True)
         for grid in compare_grids(report.compare):
             emit(console, grid)
-    _gates_and_result(console, report, max_failures)
+    _gates_and_result(console, report, max_failures, label="" if report.planner == "deterministic" else report.planner)
 
 
-def _gates_and_result(console: Console, report, max_failures: int) -> None:
+def _gates_and_result(console: Console, report, max_failures: int, label: str = "") -> None:
+    """The gates, the failing cases, and one Result line saying why the run failed."""
     from assistant.evals.tables import emit, gates_grid
 
+    suffix = f" ({label})" if label else ""
     if report.gates:
         emit(console, gates_grid(report))
     failed = [r for r in report.cases if not r.passed]
     if failed:
-        console.print(Text(f"{len(failed)} failing case(s){' (' + report.planner + ')' if report.planner != 'deterministic' else ''}:", style="red"))
+        console.print(Text(f"{len(failed)} failing case(s){suffix}:", style="red"))
         for r in failed[:max_failures]:
             problems = r.failures()
             more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
             console.print(Text(f"  {r.id} [{r.category}] {problems[0]}{more}"), soft_wrap=True)
         if len(failed) > max_failures:
             console.print(f"  … {len(failed) - max_failures} more cases in the report")
-    broken = report.compare.broken if report.compare else 0
-    why = [w for w, bad in (("below the suite thresholds", any(not g.passed and g.metric != "broken_cases" for g in report.gates)),
-                            (f"{broken} case(s) broken since {report.compare.base if report.compare else ''}", broken)) if bad]  # fmt: skip
+    why = []
+    if any(not g.passed and g.metric != "broken_cases" for g in report.gates):
+        why.append("below the suite thresholds")
+    if report.compare and report.compare.broken:
+        why.append(f"{report.compare.broken} case(s) broken since {report.compare.base}")
     verdict = Text("PASS", style="green") if report.passed else Text(f"FAIL: {'; '.join(why)}", style="red")
-    console.print(Text(f"Result{' (' + report.planner + ')' if report.planner != 'deterministic' else ''}: ") + verdict, soft_wrap=True)
+    console.print(Text(f"Result{suffix}: ") + verdict, soft_wrap=True)
 
 
 def print_planners(console: Console, both, runs: dict) -> None:
@@ -247,4 +251,4 @@ def print_planners(console: Console, both, runs: dict) -> None:
     for run in runs.values():
         if run.compare:
             console.print(Text(f"{run.planner}: " + counts_line(run.compare)), soft_wrap=True)
-        _gates_and_result(console, run, max_failures=20)
+        _gates_and_result(console, run, max_failures=20, label=run.planner)

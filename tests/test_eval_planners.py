@@ -45,7 +45,7 @@ def test_both_planners_run_the_same_cases_side_by_side(tmp_path, monkeypatch, ll
     assert "Planners side by side: pass rate per category" in out
     assert any(line.split() == ["dose", "100.0%", "(2/2)", "50.0%", "(1/2)"] for line in out.splitlines()), out
     assert "llm against deterministic: 1 broken, 0 fixed, 1 changed answer" in out
-    assert "Result (llm): PASS" in out and "Result: PASS" in out  # each planner's gates
+    assert "Result (llm): PASS" in out and "Result (deterministic): PASS" in out  # each planner's gates
     both = json.loads(report.with_suffix(".json").read_text())
     assert both["kind"] == "planners" and both["planners"] == ["deterministic", "llm"]
     assert both["runs"]["llm"]["answered_by"] == {"openai:fake-model": 2} and both["runs"]["llm"]["cases"] == []

@@ -10,6 +10,7 @@ from assistant.evals.spec import CitationSpec
 
 
 def tokens(text: str) -> list[str]:
+    """Lower-cased words and numbers, for matching section names."""
     return re.findall(r"[^\W_]+", text.casefold())
 
 

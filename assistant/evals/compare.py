@@ -47,6 +47,7 @@ class CaseDiff(BaseModel):
     turns: list[TurnDiff] = Field(default_factory=list)
 
     def figures(self) -> list[FigureChange]:
+        """The changed figures of every turn."""
         return [f for t in self.turns for f in t.figures]
 
     def summary(self) -> str:
@@ -88,9 +89,11 @@ class Comparison(BaseModel):
 
     @property
     def broken(self) -> int:
+        """Cases that passed in the base run and fail now."""
         return self.counts.get("broken", 0)
 
     def changed(self) -> list[CaseDiff]:
+        """Every case that is not `same`."""
         return [c for c in self.cases if c.verdict != "same"]
 
 
@@ -151,9 +154,11 @@ def answer_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     if tools[0] != tools[1]:
         changes.append(f"tools {', '.join(map(str, tools[0])) or 'none'} → {', '.join(map(str, tools[1])) or 'none'}")
     else:
-        inputs = [(c.get("input"), d.get("input")) for c, d in zip(old.get("tool_calls") or [], new.get("tool_calls") or [])]
-        if any(a != b for a, b in inputs):
-            changes.append("tool inputs")
+        moved = [f"{c.get('tool')}.{k}" for c, d in zip(old.get("tool_calls") or [], new.get("tool_calls") or [])
+                 for k in dict.fromkeys([*(c.get("input") or {}), *(d.get("input") or {})])
+                 if (c.get("input") or {}).get(k) != (d.get("input") or {}).get(k)]  # fmt: skip
+        if moved:
+            changes.append("tool inputs " + ", ".join(dict.fromkeys(moved)))
     if _text(old.get("answer")) != _text(new.get("answer")):
         changes.append("answer text")
     was, now = _cited(old), _cited(new)
@@ -174,6 +179,7 @@ def _failed(turn: TurnResult) -> list[str]:
 
 
 def diff_turn(n: int, old: TurnResult | None, new: TurnResult | None) -> TurnDiff:
+    """One turn across the runs: its verdict, what changed in the answer, the checks and figures that moved."""
     if old is None or new is None:
         return TurnDiff(turn=n, verdict="new" if old is None else "removed")
     changes = answer_changes(old.answer, new.answer)

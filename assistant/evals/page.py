@@ -9,9 +9,7 @@ from typing import Any
 from assistant.evals.compare import CaseDiff, Comparison
 from assistant.evals.report import PlannerRun, RunReport
 from assistant.evals.results import CaseResult
-from assistant.evals.tables import (
-    Grid, compare_grids, counts_line, gates_grid, planner_grids, run_grids, changed_cases_grid,
-)
+from assistant.evals.tables import Grid, changed_cases_grid, compare_grids, counts_line, gates_grid, planner_grids, run_grids
 
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:2rem;color:#1b1b1b;max-width:1400px}

@@ -105,6 +105,7 @@ def side_by_side(runs: dict[str, RunReport], files: dict[str, str]) -> PlannerRu
 
 
 def to_json(report: RunReport | PlannerRun) -> str:
+    """The report as the .json beside the HTML (what --compare reads back)."""
     return report.model_dump_json(indent=2)
 
 

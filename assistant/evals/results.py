@@ -62,6 +62,7 @@ class TurnResult(BaseModel):
         return all(c.passed for c in self.checks)
 
     def failed(self) -> list[Check]:
+        """The checks that did not pass."""
         return [c for c in self.checks if not c.passed]
 
 
@@ -95,4 +96,5 @@ class CaseResult(BaseModel):
         return all(t.passed for t in self.turns)
 
     def failures(self) -> list[str]:
+        """'turn N: check: detail' for every failed check."""
         return [f"turn {n}: {c.name}: {c.detail}" for n, t in enumerate(self.turns, 1) for c in t.checks if not c.passed]

@@ -62,6 +62,7 @@ def percentile(values: list[float], q: float) -> float | None:
 
 
 def metrics(results: list[CaseResult]) -> Metrics:
+    """Every metric summed over these cases' turns."""
     m = Metrics(cases=len(results))
     seconds = []
     m.pass_rate = Rate(num=sum(r.passed for r in results), den=len(results))
@@ -85,6 +86,7 @@ def _add(rate: Rate, num: int, den: int) -> None:
 
 
 def by_category(results: list[CaseResult]) -> dict[str, Metrics]:
+    """Metrics per category, in the order the cases came."""
     cats = list(dict.fromkeys(r.category for r in results))
     return {c: metrics([r for r in results if r.category == c]) for c in cats}
 
@@ -158,10 +160,12 @@ def broken_gate(broken: int) -> Gate:
 
 
 def pct(rate: Rate) -> str:
+    """'98.9% (186/188)', or '—' with nothing to measure."""
     return "—" if rate.value is None else f"{100 * rate.value:.1f}% ({rate.num}/{rate.den})"
 
 
 def secs(value: float | None) -> str:
+    """'0.04s', or '—'."""
     return "—" if value is None else f"{value:.2f}s"
 
 

@@ -74,10 +74,12 @@ def emit(console: Console, grid: Grid) -> None:
 
 
 def metric_row(name: str, m: Metrics) -> list[str]:
+    """One group's row: cases, each rate with its counts, p50 and p95."""
     return [name, str(m.cases), *(pct(getattr(m, k)) for k in METRIC_NAMES), secs(m.latency_p50_s), secs(m.latency_p95_s)]
 
 
 def metrics_grid(title: str, first: str, groups: dict[str, Metrics], overall: Metrics | None = None) -> Grid:
+    """Groups (categories or styles) by every metric, with an overall row when given."""
     rows = [metric_row(n, m) for n, m in groups.items()] + ([metric_row("overall", overall)] if overall else [])
     return Grid(title, [first, "Cases", *METRIC_NAMES.values(), "p50", "p95"], rows, bold_last=overall is not None)
 
@@ -99,6 +101,7 @@ def run_grids(report: RunReport) -> list[Grid]:
 
 
 def gates_grid(report: RunReport) -> Grid:
+    """Each threshold: its metric, scope, value, limit and pass/FAIL."""
     rows = [[g.metric, g.scope, *gate_cells(g), "pass" if g.passed else "FAIL"] for g in report.gates]
     return Grid("Thresholds (evals/suite.yaml)", ["Metric", "Scope", "Value", "Threshold", "Result"], rows, align="llrrl")
 
@@ -107,26 +110,31 @@ def gates_grid(report: RunReport) -> Grid:
 
 
 def counts_text(diff: Comparison) -> str:
+    """'2 broken, 1 fixed, ...' in verdict order."""
     return ", ".join(f"{diff.counts[v]} {v}" for v in diff.counts)
 
 
 def counts_line(diff: Comparison) -> str:
+    """The comparison in one line: against which run, and how many cases got each verdict."""
     against = f"{diff.base}" + (f" (started {diff.base_started})" if diff.base_started else "")
     subset = ", the base cut to this run's cases" if diff.subset else ""
     return f"Compared with {against}{subset}: {counts_text(diff)}"
 
 
 def changed_cases_grid(diff: Comparison, title: str = "Cases that changed") -> Grid:
+    """Every case that is not `same`, with what changed per turn."""
     rows = [[c.id, c.category, c.style, c.verdict, c.summary()] for c in diff.changed()]
     return Grid(title, ["Case", "Category", "Style", "Verdict", "What changed"], rows, align="lllll")
 
 
 def figures_grid(diff: Comparison) -> Grid:
+    """Every tool figure whose value differs, old and new."""
     rows = [[c.id, str(f.turn), f.figure, f.old or "—", f.new or "—"] for c in diff.cases for f in c.figures()]
     return Grid("Figures whose values changed (tool results)", ["Case", "Turn", "Figure", "Old", "New"], rows, align="lrlrr")
 
 
 def overall_delta_grid(diff: Comparison) -> Grid:
+    """Every metric over all cases: base, this run, the change."""
     rows = [[_DELTA_HEADS[k], d.old_text, d.new_text, delta_text(k, d)] for k, d in diff.overall.items()]
     return Grid("Overall, base → this run", ["Metric", "Base", "This run", "Change"], rows)
 
@@ -143,6 +151,7 @@ def delta_grid(title: str, first: str, groups: dict[str, dict], *, full: bool = 
 
 
 def compare_grids(diff: Comparison, *, full: bool = False) -> list[Grid]:
+    """The comparison's tables, in reading order; `full` puts old → new in the delta cells (HTML)."""
     grids = []
     if diff.changed():
         grids.append(changed_cases_grid(diff))
@@ -160,6 +169,7 @@ def compare_grids(diff: Comparison, *, full: bool = False) -> list[Grid]:
 
 
 def planner_grids(runs: dict[str, RunReport]) -> list[Grid]:
+    """Planners side by side: pass rate per category and per style, every overall metric, who answered."""
     names = list(runs)
     categories = list(dict.fromkeys(c for r in runs.values() for c in r.categories))
     rows = [[c, *(pct(runs[n].categories[c].pass_rate) if c in runs[n].categories else "—" for n in names)] for c in categories]
