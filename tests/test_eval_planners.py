@@ -135,3 +135,18 @@ def test_the_real_agent_with_the_scripted_chat_model(tmp_path, monkeypatch):
     assert rules["planner"] == "deterministic" and rules["answer"] != grounded
     both = json.loads(report.with_suffix(".json").read_text())
     assert both["versus"]["counts"]["changed answer"] == 1 and both["passed"] is True
+
+
+def test_each_planner_is_compared_with_the_base_run(tmp_path, monkeypatch, llm_set):
+    suite = write(tmp_path, CASES, thresholds="pass_rate: 0.5")
+    monkeypatch.delenv("ASSISTANT_LLM")
+    base = tmp_path / "base.html"
+    invoke_eval(monkeypatch, planner_ask, "--suite", suite, "--report", base, "--no-baseline")  # the deterministic answers
+    monkeypatch.setenv("ASSISTANT_LLM", "openai:fake-model")
+    result = invoke_eval(monkeypatch, planner_ask, "--suite", suite, "--report", tmp_path / "ab.html", "--no-baseline",
+                         "--planners", "deterministic,llm", "--compare", base.with_suffix(".json"))  # fmt: skip
+    assert result.exit_code == 1, result.output  # the llm planner broke a case the base passed
+    assert "deterministic: Compared with" in result.output and "Result (deterministic): PASS" in result.output
+    assert "Result (llm): FAIL: 1 case(s) broken since" in result.output
+    llm = json.loads((tmp_path / "ab.llm.json").read_text())
+    assert llm["compare"]["counts"]["broken"] == 1 and llm["passed"] is False
