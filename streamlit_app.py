@@ -17,6 +17,7 @@ import streamlit as st
 from assistant import ui_render as ui
 from assistant.models import Answer
 from assistant.plain_text import file_name, narrative
+from assistant.facts import Fact
 from assistant.session import Session
 
 st.set_page_config(page_title="Kadcyla assistant (J9354)", page_icon="💊", layout="wide")
@@ -78,16 +79,19 @@ def warm_up() -> WarmUp:
 CHOICES: dict[str, dict[str, str]] = {
     "weight_unit": {"kg": "kg", "lb": "lb"},
     "indication": {"mbc": "Metastatic breast cancer (mBC)", "ebc": "Early breast cancer, adjuvant (EBC, KATHERINE)"},
-    "diagnosis": {"metastatic_breast": "HER2+ metastatic breast cancer", "early_residual": "Early BC, residual disease after neoadjuvant",
-                  "nsclc": "NSCLC", "salivary_gland": "Recurrent salivary gland tumor", "brain_metastases": "Brain metastases from BC"},
+    "diagnosis": {"mbc": "HER2+ metastatic breast cancer", "ebc_residual": "Early BC, residual disease after neoadjuvant",
+                  "nsclc": "NSCLC", "salivary": "Recurrent salivary gland tumor", "brain_mets": "Brain metastases from BC"},
     "payer": {"centene": "Centene (CP.PHAR.229)", "oscar": "Oscar (CG101)"},
-    "line_of_business": {"medicaid": "Medicaid", "him": "Marketplace (HIM)", "ichra": "ICHRA", "commercial": "Commercial"},
+    "line_of_business": {"medicaid": "Medicaid", "him": "Marketplace (HIM)", "ichra": "ICHRA", "commercial": "Commercial",
+                         "medicare": "Medicare"},
+    "prescriber_oncologist": {"yes": "Oncologist, or in consultation with one", "no": "Not an oncologist"},
+    "request_type": {"initial": "Initial request", "continuation": "Continuation / renewal"},
     "her2_ihc": {"0": "IHC 0", "1+": "IHC 1+", "2+": "IHC 2+", "3+": "IHC 3+"},
     "her2_ish": {"positive": "ISH positive", "negative": "ISH negative", "pending": "ISH pending", "not_done": "ISH not done"},
 }
 THERAPIES = ["trastuzumab", "taxane", "pertuzumab", "enhertu"]
 PANEL_FACTS = ("weight", "weight_unit", "indication", "diagnosis", "cycle", "payer", "line_of_business", "her2_ihc",
-               "her2_ish", "prior_therapies", "date_of_service", "age")
+               "her2_ish", "prior_therapies", "date_of_service", "age", "prescriber_oncologist", "request_type")
 
 
 def _state() -> Session:
@@ -95,6 +99,15 @@ def _state() -> Session:
         st.session_state.session = Session(id=uuid.uuid4().hex)
         st.session_state.history = []
     return st.session_state.session
+
+
+def _panel_value(session: Session, name: str):
+    if name == "prior_therapies":
+        return session.facts.received()
+    value = session.facts.value(name)
+    if name == "prescriber_oncologist" and value is not None:
+        return "yes" if value else "no"
+    return value
 
 
 def _to_widget(name: str, value):
@@ -116,19 +129,26 @@ def _to_widget(name: str, value):
 
 
 def _write_fact(name: str) -> None:
-    """Widget callback: a corrected fact goes back into the Session, for the next question."""
+    """Widget callback: a corrected fact goes back into the Session and wins over what the text said."""
     facts = st.session_state.session.facts
     value = st.session_state[f"fact_{name}"]
+    if name == "prior_therapies":
+        chosen = set(value or [])
+        for drug in [d for d in facts.received() if d not in chosen]:
+            facts.therapies.pop(drug, None)  # unticked: no longer known either way
+        for drug in chosen - set(facts.received()):
+            facts.therapies[drug] = Fact[bool](value=True, assertion="historical", source="panel")
+        return
     if value is None or value == []:
-        facts.pop(name, None)
-    elif name == "date_of_service":
-        facts[name] = value.isoformat()
-    elif name in ("cycle", "age"):
-        facts[name] = int(value)
+        facts.forget(name)
+        return
+    if name in ("cycle", "age"):
+        value = int(value)
     elif name == "weight":
-        facts[name] = float(value)
-    else:
-        facts[name] = list(value) if name == "prior_therapies" else value
+        value = float(value)
+    elif name == "prescriber_oncologist":
+        value = value == "yes"
+    facts.set(name, value, source="panel")
 
 
 def _select(name: str, label: str) -> None:
@@ -143,7 +163,7 @@ def _select(name: str, label: str) -> None:
 def facts_panel(session: Session) -> None:
     """The side panel: facts from the chat, editable; edits are used by the next question."""
     for name in PANEL_FACTS:  # show what the chat understood (widgets are created after this)
-        st.session_state[f"fact_{name}"] = _to_widget(name, session.facts.get(name))
+        st.session_state[f"fact_{name}"] = _to_widget(name, _panel_value(session, name))
     st.header("Patient facts")
     st.caption("Filled from the chat. Correct a value here and the next question uses it. Leave blank if unknown.")
     cb = {"on_change": _write_fact}
@@ -167,7 +187,9 @@ def facts_panel(session: Session) -> None:
     st.multiselect("Prior therapy", THERAPIES + extra, key="fact_prior_therapies", args=("prior_therapies",), **cb)
     st.date_input("Date of service", value=None, key="fact_date_of_service", args=("date_of_service",), **cb)
     st.number_input("Age (years)", step=1, value=None, key="fact_age", args=("age",), **cb)
-    others = {k: v for k, v in session.facts.items() if k not in PANEL_FACTS}
+    _select("prescriber_oncologist", "Prescriber")
+    _select("request_type", "Request")
+    others = {k: v for k, v in session.facts.stated().items() if k not in PANEL_FACTS}
     if others:
         with st.expander("Other facts from the chat"):
             st.markdown("\n".join(f"- {ui.escape_md(k)}: {ui.escape_md(v)}" for k, v in others.items()))
@@ -243,6 +265,15 @@ def render_computation(answer: Answer, index: int) -> None:
                 st.caption(ui.escape_md(note))
 
 
+def render_facts(answer: Answer) -> None:
+    """'What I read': each fact, how it was meant, and the words it came from (correct it in the panel)."""
+    rows = ui.fact_rows(answer.facts)
+    if not rows or answer.intent not in ("dose", "policy"):
+        return
+    with st.expander(f"What I read ({len(rows)} facts) — correct any of them in the Patient facts panel"):
+        st.dataframe(rows, hide_index=True, use_container_width=True)
+
+
 def render_answer(answer: Answer, index: int) -> None:
     """One assistant message: the answer, warnings, tables or cards, sources, computation, narrative."""
     body = ui.answer_markdown(answer.answer)
@@ -265,6 +296,7 @@ def render_answer(answer: Answer, index: int) -> None:
     for kind, view in views:
         render_structured(kind, view)
     render_citations(answer)
+    render_facts(answer)
     render_computation(answer, index)
     box, is_open = _lazy_expander("Copy for PA narrative", key=f"narrative_{index}")
     if not is_open:

@@ -1,6 +1,6 @@
 """`ask(question, session) -> Answer`: plan, call the deterministic tools, compose, guard.
 
-The default planner is offline (assistant.planner). With ASSISTANT_LLM set, a langchain chat
+The default planner is offline: facts are read by assistant.extract, the intent by assistant.intent. With ASSISTANT_LLM set, a langchain chat
 model chooses the tools instead (assistant.llm_agent); its answer must pass the same guard or it
 is replaced by the deterministic composition.
 """
@@ -22,7 +22,9 @@ from assistant.errors import AssistantError, DataError, InputError
 from assistant.guard import grounding
 from assistant.models import Answer, ToolCall
 from assistant.intent import classify, intent_model, search_query
-from assistant.planner import Slots, read_slots, strip_injections
+from assistant.extract import read_facts
+from assistant.facts import PatientFacts
+from assistant.sanitize import strip_injections
 from assistant.session import Session, SessionStore
 from assistant.settings import get_settings
 
@@ -118,6 +120,7 @@ class _Turn:
         self.session = session
         self.answer = Answer(question=question, status="answered", answer="")
         self.cites = compose.Citations()
+        self.said = PatientFacts()
 
     def call(self, tool: str, args: dict) -> Any:
         output = TOOLS[tool](args)
@@ -175,55 +178,71 @@ def _ask(question: str, session: Session, llm: Any) -> Answer:
             f"Ignored {len(removed)} instruction(s) embedded in the text (e.g. “{removed[0][:80]}”): "
             "instructions in questions or pasted notes never change tool inputs or verdicts."
         )
-    slots = read_slots(clean)
-    if slots.bad_date:
+    reading = read_facts(clean, turn=session.turns + 1)
+    if reading.bad_date:
         raise InputError(
-            f"“{slots.bad_date}” is not a valid date. Please give the date of service as YYYY-MM-DD (e.g. 2026-06-03)."
+            f"“{reading.bad_date}” is not a valid date. Please give the date of service as YYYY-MM-DD (e.g. 2026-06-03)."
         )
-    session.remember(slots.given())
-    intent = _intent(clean, slots, session)
+    said = reading.facts
+    changes = session.facts.update(said)
+    intent = _intent(clean, said, session)
     turn.answer.intent = intent
+    turn.said = said
+    if changes and intent in ("dose", "policy"):
+        turn.answer.warnings.append("Updated: " + "; ".join(changes) + ".")
     session.last_intent = intent
     if llm is not None or get_settings().llm:
         from assistant.llm_agent import run_llm
 
         answer = run_llm(turn, clean, intent, llm)
     else:
-        answer = _deterministic(turn, clean, intent, slots)
+        answer = _deterministic(turn, clean, intent, said)
         answer.citations = turn.cites.items
+    answer.facts = fact_rows(session.facts)
     _finish(answer, clean)
     return answer
 
 
-def _intent(clean: str, slots: Slots, session: Session) -> str:
+def fact_rows(facts: PatientFacts) -> list[dict]:
+    """The facts held for the conversation, for the answer: evidence redacted as in the audit log."""
+    from assistant.redact import redact
+
+    rows = facts.rows()
+    for row in rows:
+        for e in row["evidence"]:
+            e["text"] = redact(e["text"])
+    return rows
+
+
+def _intent(clean: str, said: PatientFacts, session: Session) -> str:
     pending = session.pending
     f = session.facts
-    if slots.cycle is not None and f.get("weight") and f.get("weight_unit") and f.get("indication"):
+    if said.value("cycle") is not None and f.value("weight") and f.value("weight_unit") and f.value("indication"):
         # "what about cycle 2?" after a dose answer: the same patient, the next cycle
-        if classify(clean, slots, similarity=lambda t: intent_model().similarity(t)).name not in ("policy", "code"):
+        if classify(clean, said, similarity=lambda t: intent_model().similarity(t)).name not in ("policy", "code"):
             return "dose"
     short_reply = len(clean) < 80 and not re.search(r"\?|\b(what|how|is|does|can|which)\b", clean.lower())
-    if pending and (short_reply or _only_facts(clean, slots) or ("?" not in clean and slots.given())):
+    if pending and (short_reply or _only_facts(clean, said) or ("?" not in clean and said.stated())):
         return pending
     if session.last_intent == "code" and len(clean) < 60 and re.match(r"\s*(and|what about|how about|same for|also)\b", clean, re.I):
         return "code"  # "And the one for Enhertu?" after a code question
-    return classify(clean, slots, similarity=lambda t: intent_model().similarity(t)).name
+    return classify(clean, said, similarity=lambda t: intent_model().similarity(t)).name
 
 
-def _only_facts(clean: str, slots: Slots) -> bool:
-    return bool(slots.given()) and len(clean.split()) <= 8
+def _only_facts(clean: str, said: PatientFacts) -> bool:
+    return bool(said.stated()) and len(clean.split()) <= 8
 
 
-def _deterministic(turn: _Turn, clean: str, intent: str, slots: Slots) -> Answer:
+def _deterministic(turn: _Turn, clean: str, intent: str, said: PatientFacts) -> Answer:
     turn.session.pending = None
     if intent == "dose":
         return _dose(turn)
     if intent == "policy":
-        return _policy(turn, slots)
+        return _policy(turn, said)
     if intent == "code":
         return _code(turn, clean)
     if intent == "document":
-        return _document(turn, clean, slots)
+        return _document(turn, clean, said)
     turn.answer.status = "out_of_scope"
     turn.answer.answer = SCOPE
     return turn.answer
@@ -231,23 +250,20 @@ def _deterministic(turn: _Turn, clean: str, intent: str, slots: Slots) -> Answer
 
 def _dose(turn: _Turn) -> Answer:
     f = turn.session.facts
+    args = f.to_dose_request()
     missing, questions = [], []
-    if f.get("weight") is None or not f.get("weight_unit"):
+    if args.get("weight") is None or not args.get("weight_unit"):
         missing.append("weight (kg or lb)")
         q = ASK_WEIGHT
-        if f.get("weight") is not None:
+        if args.get("weight") is not None:
             # kept: a reply of just "kg" or "lb" completes it
-            q = f"You gave a weight of {f['weight']:g} without a unit. {ASK_WEIGHT}"
+            q = f"You gave a weight of {args['weight']:g} without a unit. {ASK_WEIGHT}"
         questions.append(q)
-    if not f.get("indication"):
+    if not args.get("indication"):
         missing.append("indication (mBC or EBC)")
         questions.append(ASK_INDICATION)
     if missing:
         return turn.needs("dose", missing, questions)
-    args = {"weight": f["weight"], "weight_unit": f["weight_unit"], "indication": f["indication"]}
-    for key in ("mg_per_kg", "cycle", "date_of_service"):
-        if f.get(key) is not None:
-            args[key] = f[key]
     try:
         result = turn.call("calculate_dose", args)
     except InputError as exc:
@@ -255,80 +271,45 @@ def _dose(turn: _Turn) -> Answer:
         turn.answer.answer = str(exc)
         turn.answer.tool_calls.append(ToolCall(tool="calculate_dose", input=_jsonable(args), output={"error": str(exc)}))
         if "weight" in str(exc).lower():  # an impossible weight is not kept for the next turn
-            f.pop("weight", None)
-            f.pop("weight_unit", None)
+            f.forget("weight")
+            f.forget("weight_unit")
         if "mg/kg" in str(exc):
-            f.pop("mg_per_kg", None)
+            f.forget("mg_per_kg")
         return turn.answer
     turn.answer.answer = compose.compose_dose(result, turn.cites)
     turn.answer.warnings.extend(result.get("warnings", []))
     return turn.answer
 
 
-_LOB_FIELD = {"medicaid": "medicaid", "him": "him", "ichra": "ichra", "commercial": "commercial"}
-_DIAG = {"metastatic_breast": "mbc", "early_residual": "ebc_residual", "nsclc": "nsclc", "salivary_gland": "salivary", "brain_metastases": "brain_mets"}
-
-
-def _case(facts: dict) -> dict:
-    case: dict[str, Any] = {"payer": facts.get("payer")}
-    if facts.get("line_of_business"):
-        case["line_of_business"] = _LOB_FIELD[facts["line_of_business"]]
-    for key in ("age", "her2_ihc", "her2_ish", "request_type", "days_on_therapy", "responding", "interval_days", "shortage",
-                "dose_evidence_submitted", "on_plan_benefit", "dose_increase", "number_of_doses"):
-        if facts.get(key) is not None:
-            case[key] = facts[key]
-    if facts.get("diagnosis"):
-        case["diagnosis"] = _DIAG[facts["diagnosis"]]
-    elif facts.get("indication"):
-        case["diagnosis"] = "mbc" if facts["indication"] == "mbc" else "ebc_residual"
-    if facts.get("oncologist") is not None:
-        case["prescriber_oncologist"] = facts["oncologist"]
-    if facts.get("prior_therapies"):
-        case["prior_therapies"] = facts["prior_therapies"]
-    if facts.get("mg_per_kg") is not None:
-        case["dose_mg_per_kg"] = facts["mg_per_kg"]
-    regimen = facts.get("regimen")
-    if regimen == "single_agent" or regimen == "with_neratinib":
-        case["regimen"] = regimen
-    elif regimen and regimen.startswith("with:"):
-        case["regimen"] = "combination"
-        case["combined_with"] = [regimen.split(":", 1)[1]]
-    if facts.get("line_of_therapy"):
-        case["line_of_therapy"] = 1 if facts["line_of_therapy"] == "first" else 2
-    if facts.get("cycle") and facts.get("indication") == "ebc" and not facts.get("number_of_doses"):
-        case["number_of_doses"] = facts["cycle"]
-    if facts.get("requested_product") and facts.get("payer") != "centene":  # Centene's policy is Kadcyla's own
-        case["requested_product"] = facts["requested_product"]
-    if facts.get("preferred_failures"):
-        case["preferred_trials"] = [
-            {"product": p, "outcome": o} for p, o in (item.split(":", 1) for item in facts["preferred_failures"])
-        ]
-    return {k: v for k, v in case.items() if v is not None}
-
-
-def _policy(turn: _Turn, slots: Slots) -> Answer:
+def _policy(turn: _Turn, said: PatientFacts) -> Answer:
     f = turn.session.facts
-    if slots.unsupported_payer and not f.get("payer"):
+    other = said.value("unsupported_payer")
+    if other and not f.value("payer"):
         turn.answer.status = "out_of_scope"
         turn.answer.answer = (
-            f"I have no {slots.unsupported_payer} policy in my documents, so I cannot say what it covers. "
+            f"I have no {_PAYER_NAMES.get(other, other)} policy in my documents, so I cannot say what it covers. "
             "The payer documents I hold are Centene CP.PHAR.229 and Oscar CG101."
         )
         return turn.answer
+    case = f.to_case()
     missing, questions = [], []
-    if not f.get("payer"):
+    if not case.get("payer"):
         missing.append("payer")
         questions.append(ASK_PAYER)
-    if not (f.get("diagnosis") or f.get("indication")) and f.get("payer") != "oscar":
+    if not case.get("diagnosis") and case.get("payer") != "oscar":
         missing.append("diagnosis")
         questions.append(ASK_DIAGNOSIS)
     if missing:
         return turn.needs("policy", missing, questions)
-    result = turn.call("check_policy", _case(f))
+    result = turn.call("check_policy", case)
     turn.answer.answer = compose.compose_policy(result, turn.cites)
     turn.answer.missing = [compose._plain(m) for m in result.get("missing", [])]
     turn.answer.warnings.extend(w if isinstance(w, str) else str(w) for w in result.get("warnings", []))
     return turn.answer
+
+
+_PAYER_NAMES = {"aetna": "Aetna", "unitedhealthcare": "UnitedHealthcare", "cigna": "Cigna", "humana": "Humana",
+                "bcbs": "Blue Cross Blue Shield", "kaiser": "Kaiser Permanente", "molina": "Molina", "medicare": "Medicare"}
 
 
 def _tail(turn: _Turn, clean: str, did: str) -> str:
@@ -352,11 +333,11 @@ def _code(turn: _Turn, clean: str) -> Answer:
 _PAYER_DOCS = {"centene": "centene-cp-phar-229", "oscar": "oscar-cg101"}
 
 
-def _document(turn: _Turn, clean: str, slots: Slots) -> Answer:
+def _document(turn: _Turn, clean: str, said: PatientFacts) -> Answer:
     from assistant.passages import choose_quotes
 
     query = _tail(turn, clean, "Searched with")
-    payer = slots.payer
+    payer = said.value("payer")
     hits = turn.call("search_corpus", {"query": search_query(query), "k": 8 if payer else 5})
     if payer:  # a question about one payer's policy is answered from that policy first
         own = [h for h in hits if h["doc_id"] == _PAYER_DOCS[payer]]

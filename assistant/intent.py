@@ -15,7 +15,7 @@ import numpy as np
 import yaml
 from rapidfuzz import fuzz, process
 
-from assistant.planner import Slots
+from assistant.facts import PatientFacts
 
 INTENTS = ("dose", "policy", "code", "document", "out_of_scope")
 
@@ -91,8 +91,8 @@ _DOC_CUES = re.compile(
 # Words that make a coverage question about one patient rather than about the policy in general.
 _PATIENT_WORDS = re.compile(r"\b(this|my|the|our|a|an) (patient|pt|member|case|woman|man)\b|\b(she|he|her|his|pt)\b|"
                             r"\b(meet|meets|qualify|qualifies|tried|failed|after (?:two|three|\d|both|all|the) )", re.I)
-_PATIENT_FACTS = ("age", "her2_ihc", "her2_ish", "her2_positive_stated", "prior_therapies", "regimen",
-                  "line_of_therapy", "number_of_doses", "days_on_therapy", "responding", "preferred_failures", "weight")
+_PATIENT_FACTS = ("age", "her2_ihc", "her2_ish", "her2_positive", "prior_therapies", "regimen",
+                  "line_of_therapy", "number_of_doses", "days_on_therapy", "responding", "weight")
 
 
 # Abbreviations spelled out for searching the documents, which use the long forms.
@@ -108,12 +108,12 @@ def search_query(text: str) -> str:
     return f"{text} ({'; '.join(extra)})" if extra else text
 
 
-def _patient_specific(text: str, slots: Slots) -> bool:
-    given = slots.given()
-    return any(k in given for k in _PATIENT_FACTS) or bool(_PATIENT_WORDS.search(text))
+def _patient_specific(text: str, facts: PatientFacts) -> bool:
+    given = facts.stated()
+    return any(k in given for k in _PATIENT_FACTS) or bool(facts.preferred_trials) or bool(_PATIENT_WORDS.search(text))
 
 
-def classify(text: str, slots: Slots, similarity=None) -> Intent:
+def classify(text: str, facts: PatientFacts, similarity=None) -> Intent:
     """Rules first; the embedding similarity to intent examples settles the rest."""
     low = f" {text.lower()} "
     in_scope = _fuzzy_has(low, _SCOPE_WORDS, cutoff=88) or bool(_CODE_RX.search(text)) or bool(_KADCYLA.search(text))
@@ -129,11 +129,11 @@ def classify(text: str, slots: Slots, similarity=None) -> Intent:
         r"what (?:drug|product) is|substitut|interchangeab)", low)
     other_her2 = _OTHER_HER2.search(text) or (other_drug and about_kadcyla_family)
     # Dosing another drug is outside the corpus; comparing it with Kadcyla is a product question.
-    patient_context = slots.payer or slots.unsupported_payer or slots.prior_therapies
+    patient_context = facts.value("payer") or facts.value("unsupported_payer") or bool(facts.therapies)
     if other_her2 and _DOSE_ASK.search(text) and not codes and not code_words and not patient_context:
         if not kadcyla:
             return Intent("out_of_scope", 1.0, "rule")
-        if confusion and slots.weight is None:
+        if confusion and facts.value("weight") is None:
             return Intent("code", 1.0, "rule")
     names = sum(1 for w in ("kadcyla", "enhertu", "herceptin", "perjeta", "phesgo", "margenza", "t-dxd", "t-dm1", "trastuzumab") if w in low)
     history = re.search(r"\b(before j9354|permanent code|prior to j9354|c9131|j3490|j9999)\b", low) or (
@@ -141,18 +141,18 @@ def classify(text: str, slots: Slots, similarity=None) -> Intent:
     if history:  # what codes were used before J9354: the billing guide's code history
         return Intent("document", 1.0, "rule")
     if codes and (confusion or names or "ndc" in low or len(text) < 40) and not re.search(r"\bcover|criteria|eligib|approv", low):
-        if not (slots.weight and slots.weight_unit):
+        if not (facts.value("weight") and facts.value("weight_unit")):
             return Intent("code", 1.0, "rule")
-    policy_hit = any(w in low for w in _POLICY_WORDS) or slots.payer is not None or slots.unsupported_payer
+    policy_hit = any(w in low for w in _POLICY_WORDS) or facts.value("payer") is not None or facts.value("unsupported_payer")
     dose_hit = any(re.search(rf"\b{re.escape(w)}\b", low) for w in _DOSE_WORDS)
-    if slots.weight is not None and (dose_hit or slots.indication or len(text) < 40):
+    if facts.value("weight") is not None and (dose_hit or facts.value("indication") or len(text) < 40):
         if not (policy_hit and not dose_hit):
             return Intent("dose", 1.0, "rule")
-    if policy_hit and (slots.payer or slots.unsupported_payer or re.search(r"\bcover|meet|criteria|eligib|qualif|approv", low)):
+    if policy_hit and (facts.value("payer") or facts.value("unsupported_payer") or re.search(r"\bcover|meet|criteria|eligib|qualif|approv", low)):
         general = not re.search(r"\b(what (?:does|is)|where|how do|list|which documents|phone|fax|portal|contact)\b", low)
-        if slots.unsupported_payer or (_patient_specific(text, slots) and (general or slots.payer)):
+        if facts.value("unsupported_payer") or (_patient_specific(text, facts) and (general or facts.value("payer"))):
             return Intent("policy", 1.0, "rule")
-        if slots.payer:  # a question about the policy itself: answered from that payer's document
+        if facts.value("payer"):  # a question about the policy itself: answered from that payer's document
             return Intent("document", 0.9, "rule")
     if (confusion and names >= 2) or (names and code_words and re.search(r"\bwhat(?:'s| is)|which|\bis\b", low) and "dose" not in low and not history):
         return Intent("code", 0.9, "rule")
@@ -165,11 +165,11 @@ def classify(text: str, slots: Slots, similarity=None) -> Intent:
             ranked = sorted(similarity, key=similarity.get, reverse=True)
             best = ranked[1]
         if similarity[best] >= 0.35 and (in_scope or best == "out_of_scope"):
-            if best == "dose" and slots.weight is None and (
+            if best == "dose" and facts.value("weight") is None and (
                 _DOC_CUES.search(text) or not re.search(r"\b(dose|dosing|vial|waste|jw|jz|units)\b", low)
             ):
                 best = "document"
-            if best == "policy" and not (slots.payer or slots.unsupported_payer or "cover" in low or "criteria" in low):
+            if best == "policy" and not (facts.value("payer") or facts.value("unsupported_payer") or "cover" in low or "criteria" in low):
                 best = "document"
             if best == "code" and not (codes or confusion or code_words or names >= 2):
                 best = "document"

@@ -94,7 +94,7 @@ def run_llm(turn, clean: str, intent: str, llm: Any = None):
     if problems or not text.strip():
         reason = "; ".join(problems) if problems else "the model gave no answer"
         fresh = agent._Turn(turn.question, turn.session)
-        replacement = agent._deterministic(fresh, clean, intent, agent.read_slots(clean))
+        replacement = agent._deterministic(fresh, clean, intent, turn.said)
         replacement.citations = fresh.cites.items
         replacement.intent = intent
         replacement.guard_notes.append(f"LLM answer replaced by the deterministic composition: {reason}")

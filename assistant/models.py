@@ -65,3 +65,7 @@ class Answer(BaseModel):
     intent: str | None = None
     planner: str = "deterministic"
     guard_notes: list[str] = Field(default_factory=list)
+    facts: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="what was read of the patient: field, value, assertion (present, absent, possible, hypothetical, "
+        "historical), evidence (the words, offsets and turn; identifiers redacted) and source")

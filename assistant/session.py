@@ -1,36 +1,25 @@
 """Conversation state: the patient facts gathered so far and the question awaiting an answer.
 
-Sessions hold facts (weight, indication, payer ...) but never the question text.
+Sessions hold facts (weight, indication, payer ...) with the words they were read from, redacted as in the
+audit log, but never the question text.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from typing import Any
-
 from pydantic import BaseModel, Field
 
+from assistant.facts import PatientFacts
 from assistant.settings import get_settings
 
 
 class Session(BaseModel):
     id: str | None = None
-    facts: dict[str, Any] = Field(default_factory=dict)
+    facts: PatientFacts = Field(default_factory=PatientFacts)
     pending: str | None = Field(default=None, description="intent waiting for the facts asked for")
     last_intent: str | None = Field(default=None, description="intent of the previous answered turn")
     turns: int = 0
-
-    def remember(self, given: dict[str, Any]) -> None:
-        for key, value in given.items():
-            if key in ("prior_therapies", "preferred_failures"):
-                merged = list(dict.fromkeys([*self.facts.get(key, []), *value]))
-                self.facts[key] = merged
-            elif key not in ("weight_bare", "bad_date"):
-                self.facts[key] = value.isoformat() if hasattr(value, "isoformat") else value
-        if given.get("weight_bare"):
-            # a new weight without its unit must not borrow the unit of an earlier weight
-            self.facts.pop("weight_unit", None)
 
 
 def session_key(session_id: str) -> str:

@@ -280,3 +280,25 @@ def escape_cells(rows: list[dict[str, Any]], marks: str | None = None) -> list[d
     """Table rows with every cell escaped (st.table renders markdown in cells); the column named
     by `marks` holds verdict marks and is coloured."""
     return [{escape_md(k): mark_markdown(str(v)) if k == marks else escape_md(v) for k, v in r.items()} for r in rows]
+
+
+ASSERTION_WORDS = {"present": "stated", "historical": "stated (history)", "absent": "stated NOT", "possible": "uncertain",
+                   "hypothetical": "asked about / what-if"}
+
+
+def fact_rows(facts: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """The answer's facts as table rows: fact, value, how it was meant, the words read."""
+    rows = []
+    for f in facts:
+        name = str(f.get("field", ""))
+        kind, _, item = name.partition(":")
+        label = {"prior_therapy": "prior therapy", "combined_with": "given with Kadcyla",
+                 "preferred_trial": "preferred product tried"}.get(kind, kind.replace("_", " "))
+        value = item if item else f.get("value")
+        if item and kind == "preferred_trial":
+            value = f"{item}: {f.get('value')}"
+        words = " … ".join(str(e.get("text", "")) for e in f.get("evidence", []))
+        rows.append({"fact": label, "value": "" if value is None else str(value),
+                     "read as": ASSERTION_WORDS.get(str(f.get("assertion")), str(f.get("assertion"))),
+                     "from": f"“{words}”" if words else str(f.get("source", ""))})
+    return rows

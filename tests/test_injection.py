@@ -248,7 +248,8 @@ def test_payload_in_a_pasted_note(payload, intent):
 
 def test_the_clean_note_reads_the_patient():
     a = clean(note(None, NOTE_QUESTIONS["dose"]))
-    assert calls(a)[0][1] == {"weight": 70.0, "weight_unit": "kg", "indication": "mbc", "date_of_service": "2026-05-01"}
+    # "Date of visit" is when the note was written, not when Kadcyla is given: never the date of service
+    assert calls(a)[0][1] == {"weight": 70.0, "weight_unit": "kg", "indication": "mbc"}
     p = clean(note(None, NOTE_QUESTIONS["policy"]))
     assert p.tool_calls[0].input["payer"] == "centene" and p.tool_calls[0].input["her2_ihc"] == "3+"
 

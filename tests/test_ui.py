@@ -171,7 +171,7 @@ def test_side_panel_shows_facts_and_a_correction_changes_the_next_answer(app):
     assert panel.selectbox(key="fact_weight_unit").value == "kg"
     assert panel.selectbox(key="fact_indication").value == "mbc"
     panel.number_input(key="fact_weight").set_value(80.0).run()
-    assert app.session_state["session"].facts["weight"] == 80.0
+    assert app.session_state["session"].facts.value("weight") == 80.0
     say(app, "What's the dose?")
     assert table_rows(app, "Item")["Dose"]["Value"] == "288 mg"  # 80 kg × 3.6 mg/kg
     call = app.session_state["history"][-1].tool_calls[0]
@@ -180,20 +180,21 @@ def test_side_panel_shows_facts_and_a_correction_changes_the_next_answer(app):
     computed = next(e for e in app.chat_message[-1].expander if e.label == "How this was computed")
     assert json.loads(computed.json[0].value)["weight"] == 80  # the inputs shown are the ones used
     panel.selectbox(key="fact_payer").set_value("centene").run()
-    assert app.session_state["session"].facts["payer"] == "centene"
+    assert app.session_state["session"].facts.value("payer") == "centene"
     panel.selectbox(key="fact_indication").set_value(None).run()
-    assert "indication" not in app.session_state["session"].facts
+    assert app.session_state["session"].facts.value("indication") is None
 
 
 def test_facts_entered_in_the_panel_are_the_policy_tools_inputs_and_a_correction_changes_the_verdict(app):
     panel = app.sidebar
     panel.selectbox(key="fact_payer").set_value("centene").run()
-    panel.selectbox(key="fact_diagnosis").set_value("metastatic_breast").run()
+    panel.selectbox(key="fact_diagnosis").set_value("mbc").run()
     panel.selectbox(key="fact_her2_ihc").set_value("3+").run()
     panel.multiselect(key="fact_prior_therapies").set_value(["trastuzumab", "taxane"]).run()
     panel.number_input(key="fact_age").set_value(58).run()
     panel.date_input(key="fact_date_of_service").set_value(dt.date(2026, 6, 3)).run()
-    assert app.session_state["session"].facts["date_of_service"] == "2026-06-03"
+    assert str(app.session_state["session"].facts.value("date_of_service")) == "2026-06-03"
+    assert app.session_state["session"].facts.get("date_of_service").source == "panel"
     say(app, "Does she meet the criteria for Kadcyla?")
     call = app.session_state["history"][-1].tool_calls[0]
     assert call.tool == "check_policy"
@@ -214,11 +215,11 @@ def test_facts_entered_in_the_panel_are_the_policy_tools_inputs_and_a_correction
 def test_each_browser_session_has_its_own_conversation(app):
     say(app, DOSE_Q)
     other = AppTest.from_file(str(APP), default_timeout=60).run(timeout=180)
-    assert not other.chat_message and other.session_state["session"].facts == {}
+    assert not other.chat_message and not other.session_state["session"].facts
     assert other.sidebar.number_input(key="fact_weight").value is None
     say(other, "What's the dose?")
     assert "What is the patient's weight" in page_text(other)  # app's 70 kg is not in this session
-    assert app.session_state["session"].facts["weight"] == 70.0
+    assert app.session_state["session"].facts.value("weight") == 70.0
 
 
 def test_closed_expanders_cost_nothing_until_opened(app):

@@ -221,6 +221,15 @@ class PatientCase(BaseModel):
         default=None, description="Other drugs given with Kadcyla, if any (e.g. pertuzumab)?")
     prior_therapies: list[str] | None = Field(
         default=None, description="Prior therapies received (e.g. trastuzumab, a taxane, pertuzumab, enhertu)?")
+    therapies_not_received: list[str] | None = Field(
+        default=None, description="Therapies the member is stated NOT to have received (e.g. trastuzumab)?")
+    prior_therapies_complete: bool = Field(
+        default=True, description="True when prior_therapies is the whole history (a case file); False when it lists "
+        "only what was mentioned (chat): a therapy never mentioned is then unknown, not missing.")
+    her2_positive: bool | None = Field(
+        default=None, description="HER2-positive as stated (e.g. 'HER2+'), when no IHC/ISH result is given?")
+    evidence: dict[str, str] | None = Field(
+        default=None, description="Field -> the words it was read from; the checker quotes them in its reasons.")
     line_of_therapy: int | None = Field(
         default=None, ge=1, description="Line of therapy for this request (1 = first line, 2 or more = subsequent)?")
     dose_mg_per_kg: float | None = Field(default=None, gt=0, le=50, description="Requested dose in mg/kg?")
@@ -320,7 +329,7 @@ class PatientCase(BaseModel):
                  "third": 3, "3rd": 3, "3l": 3, "third line": 3, "subsequent": 2, "later line": 2}
         return words.get(spelling_key(value), value)
 
-    @field_validator("combined_with", "prior_therapies", mode="before")
+    @field_validator("combined_with", "prior_therapies", "therapies_not_received", mode="before")
     @classmethod
     def _drug_list(cls, value: Any) -> Any:
         if isinstance(value, str):

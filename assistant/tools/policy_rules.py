@@ -82,6 +82,11 @@ def diagnosis_in(ctx: Context, values: list[str]) -> Outcome:
 def her2_positive(ctx: Context) -> Outcome:
     """HER2-positive by the billing guide's IHC/ISH rules."""
     h = ctx.her2
+    stated = ctx.case.her2_positive
+    if h.category == "unknown" and stated is not None:
+        if stated:
+            return Outcome("met", "HER2-positive as stated (no IHC or ISH result given: the pathology report must show it).")
+        return Outcome("not_met", "Stated HER2-negative or HER2-low: Kadcyla requires HER2-positive disease.")
     if h.category == "positive":
         return Outcome("met", h.reason)
     if h.category in ("low", "negative"):
@@ -138,13 +143,27 @@ def regimen_is(ctx: Context, value: str) -> Outcome:
 @rule
 def prior_therapies_include(ctx: Context, groups: list[str]) -> Outcome:
     """The prior therapies include a drug from each group (THERAPY_GROUPS)."""
-    prior = ctx.case.prior_therapies
-    if prior is None:
+    case = ctx.case
+    prior, never = case.prior_therapies, case.therapies_not_received or []
+    if prior is None and not never:
         return _unknown("prior_therapies", "the prior therapy history")
-    lacking = [THERAPY_GROUPS[g][1] for g in groups if not set(prior) & THERAPY_GROUPS[g][0]]
+    prior = prior or []
+    lacking, open_ = [], []
+    for g in groups:
+        drugs, words = THERAPY_GROUPS[g]
+        if set(prior) & drugs:
+            continue
+        if set(never) & drugs or case.prior_therapies_complete and case.prior_therapies is not None:
+            lacking.append(words)
+        else:
+            open_.append(words)
     listed = ", ".join(prior) or "none"
     if lacking:
-        return Outcome("not_met", f"No {' and no '.join(lacking)} among the prior therapies ({listed}).")
+        said = f" (stated not received: {', '.join(never)})" if never else ""
+        return Outcome("not_met", f"No {' and no '.join(lacking)} among the prior therapies ({listed}){said}.")
+    if open_:
+        return Outcome("unknown", f"Unknown: whether the member received {' and '.join(open_)} is not stated "
+                       f"(prior therapies named: {listed}).", ["prior_therapies"])
     wanted = " and ".join(THERAPY_GROUPS[g][1] for g in groups)
     return Outcome("met", f"Prior therapies ({listed}) include {wanted}.")
 
@@ -270,10 +289,27 @@ def combine(kind: str, outcomes: list[Outcome]) -> Outcome:
     return Outcome(lose, " ".join(o.reason for o in outcomes), [], figures)
 
 
+# The case fields each rule reads, so a reason can quote the words those fields were read from.
+RULE_FIELDS = {"diagnosis_in": ("diagnosis",), "her2_positive": ("her2_ihc", "her2_ish", "her2_positive"),
+               "min_age": ("age",), "regimen_is": ("regimen",), "prior_therapies_include": ("prior_therapies",),
+               "dose_within": ("dose_mg_per_kg", "interval_days", "number_of_doses"),
+               "subsequent_line": ("line_of_therapy",), "product_in": ("requested_product",)}
+
+
+def _fields(expr: dict[str, Any]) -> tuple[str, ...]:
+    args = expr.get("args", {})
+    return (args["field"],) if "field" in args else RULE_FIELDS.get(expr["rule"], ())
+
+
 def evaluate(expr: dict[str, Any], ctx: Context) -> Outcome:
     """Evaluate a logic expression: {rule, args} | {all_of: [...]} | {any_of: [...]}."""
     if "rule" in expr:
-        return RULES[expr["rule"]](ctx, **expr.get("args", {}))
+        outcome = RULES[expr["rule"]](ctx, **expr.get("args", {}))
+        said = ctx.case.evidence or {}
+        quotes = [said[f] for f in _fields(expr) if said.get(f)]
+        if quotes and outcome.verdict != "unknown":
+            outcome.reason += " Read from your message: " + "; ".join(f"“{q}”" for q in dict.fromkeys(quotes)) + "."
+        return outcome
     kind = "all_of" if "all_of" in expr else "any_of"
     return combine(kind, [evaluate(e, ctx) for e in expr[kind]])
 

@@ -1,4 +1,4 @@
-"""Slot reading rules added for the evaluation findings: each rule with both sides of its boundary."""
+"""Fact-reading rules kept from the first planner's findings: each rule with both sides of its boundary."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from assistant.intent import search_query
-from assistant.planner import read_slots
+from assistant.extract import read_facts
 
 SLOTS = [
     # weight sign: a minus sign is kept so the calculator refuses it; a range is not a minus
@@ -56,8 +56,28 @@ SLOTS = [
     ("renewal requesting a dose increase", "dose_increase", True),
     ("initial request, 5 months since diagnosis", "days_on_therapy", None),
     # a prior therapy named as the only one
-    ("Her only prior therapy was letrozole.", "prior_therapies", ["letrozole"]),
+    ("Her only prior therapy was docetaxel.", "prior_therapies", ["taxane"]),
 ]
+
+
+def read_slots(text: str):
+    """The old slot view of a reading: stated values, the bad date and a weight without its unit."""
+    reading = read_facts(text)
+    facts = reading.facts
+
+    class View:
+        def __getattr__(self, name):
+            if name == "bad_date":
+                return reading.bad_date
+            if name == "weight_bare":
+                return facts.value("weight") is not None and facts.value("weight_unit") is None
+            if name == "oncologist":
+                return facts.value("prescriber_oncologist")
+            if name == "prior_therapies":
+                return facts.received()
+            return facts.value(name)
+
+    return View()
 
 
 @pytest.mark.parametrize(("text", "slot", "value"), SLOTS)

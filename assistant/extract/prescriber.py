@@ -1,0 +1,31 @@
+"""Whether the prescriber is, or is consulting, an oncologist."""
+
+from __future__ import annotations
+
+import re
+
+from assistant.extract import terms
+from assistant.extract.reading import Reading
+
+_CONSULT = re.compile(r"\b(?:consult\w*|in consultation|co-?managed|co-?managing|referred to|with)\b", re.IGNORECASE)
+
+
+def read(r: Reading) -> None:
+    for s in r.sentences:
+        found = r.mentions(s, "prescribers")
+        spans = [(m.start, m.end) for m in found]
+        onc = [m for m in found if terms.entry("prescribers", m.term).get("oncologist")]
+        for m in found:
+            is_onc = bool(terms.entry("prescribers", m.term).get("oncologist"))
+            assertion = r.assertion(s, m.start, m.end, spans)
+            if assertion == "historical":
+                assertion = "present"
+            if not is_onc:
+                if assertion != "present":
+                    continue
+                # "PCP in consultation with oncology" is prescribing in consultation with an oncologist
+                if any(_CONSULT.search(s.text[min(m.end, o.start):max(m.start, o.start)]) for o in onc):
+                    continue
+                r.put(s, "prescriber_oncologist", False, m.start, m.end, strength=1)
+                continue
+            r.put(s, "prescriber_oncologist", True, m.start, m.end, assertion=assertion, strength=2)

@@ -1,0 +1,67 @@
+"""One message being read: its sentences, where they sit, and how to record a fact with its evidence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant.extract import context, spelling, terms
+from assistant.extract.text import Sentence, is_note, sentences
+from assistant.facts import Assertion, Evidence, PatientFacts, Source
+
+# Where a chart-note sentence sits decides which of two conflicting readings wins (the plan and the
+# diagnosis outrank the history: "adjuvant T-DM1 2021 ... now metastatic" is metastatic).
+SECTION_RANK = {"plan": 3, "diagnosis": 3, "insurance": 2, "labs": 2, "body": 1, "admin": 1, "meds": 1, "vitals": 1,
+                "history": 0}
+
+
+# Plan words make a prior therapy hypothetical but state the order itself ("will start kadcyla 3.6 mg/kg").
+PLAN_WORDS = {"will start", "to start", "plan to", "planned", "planning"}
+
+
+@dataclass
+class Reading:
+    message: str
+    turn: int = 0
+    source: Source = "typed"
+    facts: PatientFacts = field(default_factory=PatientFacts)
+    bad_date: str | None = None
+    sentences: list[Sentence] = field(default_factory=list)
+    note: bool = False
+    _rank: dict[str, tuple[int, int]] = field(default_factory=dict)
+    original: str = ""
+    _map: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.original = self.message
+        self.message, self._map = spelling.normalize(self.message)
+        self.sentences = sentences(self.message)
+        self.note = is_note(self.message)
+        if self.note and self.source == "typed":
+            self.source = "pasted_note"
+
+    def evidence(self, s: Sentence, start: int, end: int) -> Evidence:
+        """The words as typed: offsets in the original message (spelling corrections mapped back)."""
+        a, b = s.start + start, s.start + end
+        a, b = self._map[a], self._map[b - 1] + 1 if b > 0 else 0
+        return Evidence(text=self.original[a:b], start=a, end=b, turn=self.turn)
+
+    def mentions(self, s: Sentence, family: str) -> list[terms.Mention]:
+        return terms.find(family, s.text)
+
+    def assertion(self, s: Sentence, start: int, end: int, same_kind: list[tuple[int, int]] | None = None,
+                  default: Assertion = "present", plan_is_order: bool = False) -> Assertion:
+        found, trigger = context.assertion_of(s.text, start, end, same_kind or [], s.is_question, default)
+        if plan_is_order and found == "hypothetical" and trigger is not None and trigger.rule.literal in PLAN_WORDS \
+                and not s.is_question:
+            return "present"
+        return found
+
+    def put(self, s: Sentence, name: str, value: Any, start: int, end: int, assertion: Assertion = "present",
+            strength: int = 0) -> None:
+        """Record a fact unless a reading from a stronger place was already kept (later wins on a tie)."""
+        rank = (SECTION_RANK.get(s.section, 1) if self.note else 1, strength)
+        if name in self._rank and self._rank[name] > rank:
+            return
+        self._rank[name] = rank
+        self.facts.set(name, value, assertion=assertion, evidence=[self.evidence(s, start, end)], source=self.source)

@@ -1,0 +1,112 @@
+"""Prior therapies, drugs given with Kadcyla, the single-agent regimen, and preferred products tried.
+
+Each drug mention gets its ConText assertion: 'no prior Herceptin' is absent, '?prior taxane' possible,
+'does Centene require prior trastuzumab?' hypothetical, 's/p TCHP x6' historical (received). A drug
+named with no cue at all is not taken as received: only a stated history counts.
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.extract import context, terms
+from assistant.extract.reading import Reading
+from assistant.facts import Fact
+
+_CURRENT = re.compile(r"(?:\bwith|\bplus|\+|&|\bcombined with|\bin combination with|\bcombo with|\bcurrently on|\bnow on|"
+                      r"\bon|\bconcurrent|\bconcurrently with|\band)\s*$", re.IGNORECASE)
+_KADCYLA_NEAR = re.compile(r"kadcyla|t-?dm-?1|ado-?trastuzumab|\bit\b", re.IGNORECASE)
+_SINGLE = re.compile(r"\b(?:single[- ]?agent|monotherapy|mono\b|as a single|alone|by itself|only)\b", re.IGNORECASE)
+_OUTCOME = [("intolerance", re.compile(r"intoleran|not tolerat|adverse|toxicit|reaction|stopped due to", re.I)),
+            ("contraindication", re.compile(r"contraindicat", re.I)),
+            ("failure", re.compile(r"fail|progress|\bpd\b|inadequate|refractory|no response|stopped working", re.I))]
+PREFERRED = ("enhertu", "kadcyla", "pertuzumab", "phesgo")
+
+
+def read(r: Reading) -> None:
+    f = r.facts
+    for s in r.sentences:
+        found = r.mentions(s, "drugs")
+        spans = [(m.start, m.end) for m in found]
+        for m in found:
+            before = s.text[:m.start]
+            assertion = r.assertion(s, m.start, m.end, spans, default="present")
+            if assertion == "historical" and s.is_question and not context.SUBJECT.search(s.text):
+                assertion = "possible"  # "can kadcyla be used after enhertu?" asks about a history, states none
+            if m.term == "kadcyla":
+                cued = re.search(r"\b(prior|previous|s/p|after|failed|progress\w*|history|had|received|on|currently on|"
+                                 r"since|d/c|discontinued|stopped|during|completed)\W*$", before[-30:], re.I) or \
+                    re.match(r"\W*(?:x\s?\d|c\d|cycles?\s*\d|since|completed|stopped|d/c)", s.text[m.end:], re.I)
+                if assertion == "absent" or assertion == "historical" and cued:
+                    _therapy(r, s, m, assertion)
+                continue
+            near_kadcyla = bool(_KADCYLA_NEAR.search(before[-40:])) and _CURRENT.search(before[-25:]) is not None
+            if assertion == "present" and r.note and s.section == "history" and not s.is_question:
+                assertion = "historical"
+            if assertion == "present" and r.note and s.section in ("plan", "meds") or near_kadcyla and assertion == "present":
+                _combined(r, s, m)
+                continue
+            if assertion == "present" and _CURRENT.search(before[-12:]) and m.term in ("neratinib", "pertuzumab", "tucatinib",
+                                                                                          "capecitabine", "lapatinib"):
+                _combined(r, s, m)
+                continue
+            if assertion == "present":
+                # a drug named in a statement about the patient ("herceptin 2019", "TH x12") was received;
+                # named in a question with no history cue, it is only asked about
+                assertion = "possible" if s.is_question else "historical"
+            _therapy(r, s, m, assertion)
+            if assertion == "historical":
+                _trial(r, s, m)
+        if (m := _SINGLE.search(s.text)) and _single_is_kadcyla(s.text, m, found):
+            a = r.assertion(s, m.start(), m.end())
+            r.put(s, "regimen", "single_agent", m.start(), m.end(), assertion="present" if a == "historical" else a)
+
+
+def _single_is_kadcyla(text: str, m: re.Match, found: list[terms.Mention]) -> bool:
+    """'Kadcyla alone' and 'single agent' are the regimen; 'paclitaxel alone' is not."""
+    word = m.group(0).lower()
+    if word in ("alone", "only", "by itself", "mono"):
+        prev = [d for d in found if d.end <= m.start() and m.start() - d.end <= 3]
+        return bool(prev) and prev[-1].term == "kadcyla" or bool(re.search(r"\b(it|kadcyla|t-?dm1)\s*$", text[:m.start()], re.I))
+    return True
+
+
+def _therapy(r: Reading, s, m: terms.Mention, assertion) -> None:
+    groups = terms.entry("drugs", m.term).get("counts_as", [m.term])
+    for drug in groups:
+        old = r.facts.therapies.get(drug)
+        if old is not None:
+            same = bool(old.evidence) and _key(old.evidence[0].text) == _key(m.text)
+            if same and _strength(old.assertion) > _strength(assertion):
+                continue
+            # another drug of the group: one received taxane fills "a taxane" whatever another one says
+            if not same and (old.stated or old.assertion == "absent" and assertion not in ("present", "historical")):
+                continue
+        r.facts.therapies[drug] = Fact[bool](value=True, assertion=assertion, evidence=[r.evidence(s, m.start, m.end)],
+                                             source=r.source)
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[\s\-]+", " ", name.lower()).strip()
+
+
+def _strength(assertion: str) -> int:
+    # one sentence says 'no trastuzumab', another 's/p TCHP': a stated negation is kept over a weaker guess
+    return {"absent": 3, "historical": 2, "present": 2, "possible": 1, "hypothetical": 0}[assertion]
+
+
+def _combined(r: Reading, s, m: terms.Mention) -> None:
+    if m.term in ("kadcyla", "taxane", "trastuzumab"):
+        return
+    r.facts.combined_with[m.term] = Fact[bool](value=True, evidence=[r.evidence(s, m.start, m.end)], source=r.source)
+
+
+def _trial(r: Reading, s, m: terms.Mention) -> None:
+    product = {"pertuzumab": "perjeta"}.get(m.term, m.term)
+    if m.term not in PREFERRED:
+        return
+    window = s.text[max(0, m.start - 40): m.end + 40]
+    for outcome, rx in _OUTCOME:
+        if rx.search(window):
+            r.facts.preferred_trials[product] = Fact[str](value=outcome, evidence=[r.evidence(s, m.start, m.end)], source=r.source)
+            return
