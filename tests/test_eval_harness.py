@@ -205,6 +205,8 @@ def test_html_report_lists_every_case_and_escapes_text(tmp_path):
         ("      figures:\n        - {value: 252, units: mg}\n", "field 'expect.figures.0.units'", "did you mean 'unit'"),
         ("      tool: calculate_doses\n", "field 'expect.tool'", "did you mean 'calculate_dose'"),
         ("      tool: calculate_dose\n      tool_input: {wieght: 70}\n", "field 'expect'", "did you mean 'weight'"),
+        ("      tool: check_claim\n      tool_input: {plac_of_service: '11'}\n", "field 'expect'", "did you mean 'place_of_service'"),
+        ("      tool: check_claims\n", "field 'expect.tool'", "did you mean 'check_claim'"),
         ("      status: done\n", "field 'expect.status", "answered"),
         ("      citations:\n        - {doc: carecost-j9354, section: Nowhere}\n", "expect.citations.1", "no section 'Nowhere'"),
     ],

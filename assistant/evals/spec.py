@@ -15,7 +15,7 @@ CATEGORIES = ("dose", "policy", "code", "document", "multi_turn", "out_of_scope"
 # How a question is phrased: as the code's authors wrote it, as clinic staff type it, pasted from a
 # note, as a follow-up that leans on earlier turns, or built to break the assistant.
 STYLES = ("textbook", "staff", "note", "followup", "adversarial")
-TOOLS = ("calculate_dose", "check_policy", "disambiguate_code", "search_corpus")
+TOOLS = ("calculate_dose", "check_policy", "disambiguate_code", "check_claim", "search_corpus")  # as assistant/lc_tools.py names them
 INTENTS = ("dose", "policy", "code", "document", "out_of_scope")
 Status = Literal["answered", "needs_info", "out_of_scope", "error"]
 _ID = re.compile(r"[a-z0-9][a-z0-9_.-]*")
@@ -243,6 +243,10 @@ def _tool_fields(tool: str | None) -> list[str]:
             from assistant.tools.policy_case import PatientCase
 
             return list(PatientCase.model_fields)
+        if tool == "check_claim":
+            from assistant.tools.claim_request import ClaimRequest
+
+            return list(ClaimRequest.model_fields)
     except ImportError:  # the tool module is not in this build; skip the key check
         return []
     return {"disambiguate_code": ["query"], "search_corpus": ["query", "k"]}.get(tool or "", [])
