@@ -291,3 +291,52 @@ def test_claim_schema_for_the_model():
     assert all(p.get("description") for p in schema["properties"].values())
     assert "Never judge a claim in prose" in check_claim.__doc__
     json.dumps(schema)
+
+
+# ---------------------------------------------------------------- any input: a result or one InputError
+
+_value = st.one_of(st.none(), st.booleans(), st.integers(-5, 2000), st.floats(allow_nan=True, allow_infinity=True),
+                   st.text(max_size=12), st.sampled_from(["70 kg", "154 lb", "J9354", "JZ", "N4", "ML", "50242-0088-01"]))
+_ndc = st.fixed_dictionaries({}, optional={"ndc": _value, "qualifier": _value, "unit": _value, "quantity": _value})
+_line = st.fixed_dictionaries({}, optional={"code": st.one_of(_value, st.sampled_from(["J9354", "96413", "96415", "J9358"])),
+                                            "modifiers": st.lists(_value, max_size=3), "units": _value,
+                                            "ndcs": st.lists(_ndc, max_size=2)})
+_claim = st.fixed_dictionaries({}, optional={
+    "lines": st.lists(_line, max_size=4), "icd10": st.lists(_value, max_size=3), "place_of_service": _value,
+    "weight": _value, "weight_unit": _value, "indication": _value, "cycle": _value, "date_of_service": _value,
+    "mg_per_kg": _value, "dose_reduced": _value, "previous_mg_per_kg": _value, "vials_available": st.lists(_value, max_size=2),
+    "line_of_business": _value})
+
+
+def result_or_refusal(raw) -> None:
+    try:
+        result = check_claim(parse_claim(raw))
+    except InputError as exc:
+        assert str(exc) and "\n" not in str(exc)
+        return
+    assert result.overall in ("ok", "wrong", "check")
+
+
+@settings(max_examples=300, deadline=None)
+@given(_claim)
+def test_any_claim_gives_a_result_or_one_readable_refusal(raw):
+    result_or_refusal(raw)
+
+
+_paths = st.sampled_from([("weight",), ("weight_unit",), ("indication",), ("cycle",), ("mg_per_kg",), ("dose_reduced",),
+                          ("previous_mg_per_kg",), ("place_of_service",), ("date_of_service",), ("line_of_business",),
+                          ("lines", 0, "units"), ("lines", 0, "code"), ("lines", 1, "units"), ("lines", 0, "ndcs", 0, "ndc"),
+                          ("lines", 0, "ndcs", 0, "quantity"), ("lines", 0, "ndcs", 1, "unit"), ("lines", 2, "code"),
+                          ("lines", 3, "units"), ("lines", 0, "modifiers", 0), ("icd10", 0), ("vials_available",)])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_paths, _value), min_size=1, max_size=3))
+def test_the_correct_claim_with_any_field_changed(changes):
+    raw = copy.deepcopy({**CORRECT, "vials_available": [100, 160]})
+    for path, value in changes:
+        node = raw
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+    result_or_refusal(raw)

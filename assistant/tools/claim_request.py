@@ -36,6 +36,13 @@ class NdcEntry(BaseModel):
     unit: str | None = Field(default=None, description="unit of measure qualifier: 'ML' (mL drawn) or 'UN' (vials)")
     quantity: float | None = Field(default=None, description="the quantity in that unit, e.g. 5 (mL) or 1 (vial)")
 
+    @field_validator("quantity")
+    @classmethod
+    def _quantity(cls, value: float | None) -> float | None:
+        if value is not None and (not math.isfinite(value) or value < 0):
+            raise ValueError(f"the NDC quantity must be a number, 0 or more (got {value})")
+        return value
+
 
 class ClaimLine(BaseModel):
     """One service line: a HCPCS or CPT code with its modifiers, units and (drug lines) NDCs."""
@@ -90,6 +97,13 @@ class ClaimRequest(BaseModel):
     line_of_business: Literal["commercial", "medicare", "medicare_advantage", "medicaid"] | None = Field(
         default=None, description="the payer's line of business, for the site-of-care check"
     )
+
+    @field_validator("mg_per_kg", "previous_mg_per_kg")
+    @classmethod
+    def _level(cls, value: float | None) -> float | None:
+        if value is not None and (not math.isfinite(value) or value <= 0):
+            raise ValueError(f"a dose level must be a number of mg/kg above 0 (got {value})")
+        return value
 
     @field_validator("icd10")
     @classmethod
