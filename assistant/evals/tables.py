@@ -103,7 +103,7 @@ def run_grids(report: RunReport) -> list[Grid]:
 def gates_grid(report: RunReport) -> Grid:
     """Each threshold: its metric, scope, value, limit and pass/FAIL."""
     rows = [[g.metric, g.scope, *gate_cells(g), "pass" if g.passed else "FAIL"] for g in report.gates]
-    return Grid("Thresholds (evals/suite.yaml)", ["Metric", "Scope", "Value", "Threshold", "Result"], rows, align="llrrl")
+    return Grid(f"Thresholds (suite {report.suite})", ["Metric", "Scope", "Value", "Threshold", "Result"], rows, align="llrrl")
 
 
 # ---------------------------------------------------------------- the grids of a comparison
