@@ -129,7 +129,7 @@ def classify(text: str, facts: PatientFacts, similarity=None) -> Intent:
         r"what (?:drug|product) is|substitut|interchangeab)", low)
     other_her2 = _OTHER_HER2.search(text) or (other_drug and about_kadcyla_family)
     # Dosing another drug is outside the corpus; comparing it with Kadcyla is a product question.
-    patient_context = facts.value("payer") or facts.value("unsupported_payer") or bool(facts.therapies)
+    patient_context = facts.value("payer") or facts.value("unsupported_payer") or bool(facts.received() or facts.not_received())
     if other_her2 and _DOSE_ASK.search(text) and not codes and not code_words and not patient_context:
         if not kadcyla:
             return Intent("out_of_scope", 1.0, "rule")

@@ -90,16 +90,23 @@ ALWAYS_ASKING = {"need to be", "needs to be", "have to be", "has to be", "must b
                  "is required", "be required", "required to"}
 
 
+_AT_END = re.compile(r"\s*(?:[,;:.)/]|-\s|$)")
+
+
 def triggers(sentence: str, is_question: bool) -> list[Trigger]:
     """The triggers in a sentence; requirement words count only in a question about the rules."""
     rx, by_literal = _matcher()
     found = []
     about_rules = is_question and not SUBJECT.search(sentence)
-    for m in rx.finditer(sentence):
-        for r in by_literal[m.group(0).lower()]:
+    pos = 0
+    while (m := rx.search(sentence, pos)) is not None:
+        rules_here = [r for r in by_literal[m.group(0).lower()] if not r.at_end or _AT_END.match(sentence, m.end())]
+        if not rules_here:  # ": no" in ": no evidence of ..." is not an answer: read "no evidence" from here on
+            pos = m.start() + 1
+            continue
+        pos = m.end()
+        for r in rules_here:
             if r.question_only and not (about_rules or is_question and r.literal in ALWAYS_ASKING):
-                continue
-            if r.at_end and not re.match(r"\s*(?:[,;:.)/]|-\s|$)", sentence[m.end():]):
                 continue
             found.append(Trigger(r, m.start(), m.end()))
     return found

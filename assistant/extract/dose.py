@@ -20,7 +20,8 @@ _DOSES = re.compile(r"\b(\d{1,3})\s+(?:total\s+)?(?:doses|cycles|infusions)\b(?!
 _REDUCED = re.compile(r"\b(?:dose[- ]?reduc\w*|reduc(?:ed|tion)|decreas(?:ed|e)|lower(?:ed)?|dropped|cut|bumped down|"
                       r"dl\s*-\s*1|dose level\s*-\s*[12]|de-?escalat\w*)\b", re.IGNORECASE)
 _INCREASE = re.compile(r"\b(?:dose (?:increase|escalation)|increase (?:the|her|his) dose|escalat(?:e|ion)|re-?escalat\w*|"
-                       r"back up to|go back up|bump(?:ed)? (?:back )?up)\b", re.IGNORECASE)
+                       r"back up to|go back up|bump(?:ed)? (?:back )?up|go(?:ing)? up to|increas(?:e|ing) (?:it )?to|rais(?:e|ing) (?:it )?to|"
+                       r"higher dose)\b", re.IGNORECASE)
 
 
 def read(r: Reading) -> None:

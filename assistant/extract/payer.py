@@ -27,7 +27,3 @@ def read(r: Reading) -> None:
             if held and (assertion != "present" or held.stated and _SPECIFIC.index(held.value) < _SPECIFIC.index(m.term)):
                 continue  # "ICHRA plan through her employer" is ICHRA
             r.put(s, "line_of_business", m.term, m.start, m.end, assertion=assertion)
-    lob = r.facts.get("line_of_business")
-    if lob and lob.value == "medicare" and lob.stated and not (r.facts.get("payer") or r.facts.get("unsupported_payer")):
-        e = lob.evidence[0]
-        r.facts.set("unsupported_payer", "medicare", evidence=[e], source=r.source)  # Medicare itself is the payer

@@ -63,5 +63,8 @@ class Reading:
         rank = (SECTION_RANK.get(s.section, 1) if self.note else 1, strength)
         if name in self._rank and self._rank[name] > rank:
             return
+        held = self.facts.get(name)
+        if held is not None and held.stated and assertion in ("possible", "hypothetical"):
+            return  # "continuation ..., does the continuation meet criteria?" keeps what was stated
         self._rank[name] = rank
         self.facts.set(name, value, assertion=assertion, evidence=[self.evidence(s, start, end)], source=self.source)

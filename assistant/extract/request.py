@@ -13,8 +13,8 @@ _INITIAL = re.compile(r"\b(?:initial|new start|new request|first request|first a
                       r"starting kadcyla|start kadcyla|init\.? auth)\b", re.IGNORECASE)
 _DAYS = re.compile(r"\b(\d{1,4})\s*days?\b", re.IGNORECASE)
 _SPAN = re.compile(r"\b(\d{1,2})\s*(months?|mos?|mo|weeks?|wks?)\b", re.IGNORECASE)
-_RESPONDING = re.compile(r"\b(?:responding|response|responded|stable disease|\bsd\b|partial response|\bpr\b|complete response|"
-                         r"\bcr\b|improv(?:ing|ed|ement)|shrink\w*|tumou?r markers? (?:down|decreas\w*)|benefit\w*|"
+_RESPONDING = re.compile(r"\b(?:responding|response(?!\s*:)|responded|stable disease|\bsd\b|partial response|\bpr\b|complete response|"
+                         r"\bcr\b|improv(?:ing|ed|ement)|shrink\w*|tumou?r markers? (?:down|decreas\w*)|clinical benefit|"
                          r"disease control|controlled|ned|stable|stabel|stable dz|reponding|responsive)\b", re.IGNORECASE)
 _PROGRESSING = re.compile(r"\b(?:not responding|no response|progress(?:ing|ion|ed)|progresion|\bpd\b|worsen\w*|growing|"
                           r"new (?:bone |liver |lung |brain )?lesions?|recurrence during|rising)\b",
@@ -25,7 +25,7 @@ _PLAN_BENEFIT = re.compile(r"\b(?:through|via|under|with|by|thru)\s+(?:centene|o
                            re.IGNORECASE)
 _EVIDENCE = re.compile(r"\b(?:supporting\s+)?(?:literature|evidence|citations?|nccn (?:support|citation)|peer[- ]reviewed)\b",
                        re.IGNORECASE)
-_SUBMITTED = re.compile(r"\b(?:submitted|attached|provided|included|sent|enclosed)\b", re.IGNORECASE)
+_SUBMITTED = re.compile(r"\b(?:submit\w*|attach\w*|provid\w*|includ\w*|sen[dt]\w*|enclos\w*|faxed|uploaded)\b", re.IGNORECASE)
 _SHORTAGE = re.compile(r"\b(?:shortage|unavailab\w*|backorder\w*|back-ordered|out of stock)\b", re.IGNORECASE)
 _PRODUCT = [("margenza", re.compile(r"\bmargenza|margetuximab", re.I)),
             ("kadcyla", re.compile(r"\b(?:kadcyla|kadcila|kadsyla|t-?dm-?1|ado-?trastuzumab)", re.I))]
@@ -59,6 +59,10 @@ def read(r: Reading) -> None:
             r.put(s, "on_plan_benefit", True, m.start(), m.end(), assertion=_plain(r, s, m))
         if (m := _EVIDENCE.search(s.text)) and _SUBMITTED.search(s.text):
             a = r.assertion(s, m.start(), m.end())
+            # "no NCCN or literature support submitted", "they're not sending any literature"
+            near = s.text[max(0, m.start() - 40):m.end() + 40]
+            if re.search(r"\b(?:no|not|without|never|none|nothing|isn't|aren't|wasn't|weren't|won't)\b|n't\b", near, re.I):
+                a = "absent"
             if a in ("present", "historical", "absent"):
                 r.put(s, "dose_evidence_submitted", True, m.start(), m.end(), assertion="absent" if a == "absent" else "present")
         if m := _SHORTAGE.search(s.text):

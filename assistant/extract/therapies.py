@@ -20,6 +20,16 @@ _SINGLE = re.compile(r"\b(?:single[- ]?agent|monotherapy|mono\b|as a single|alon
 _OUTCOME = [("intolerance", re.compile(r"intoleran|not tolerat|adverse|toxicit|reaction|stopped due to", re.I)),
             ("contraindication", re.compile(r"contraindicat", re.I)),
             ("failure", re.compile(r"fail|progress|\bpd\b|inadequate|refractory|no response|stopped working", re.I))]
+_HISTORY_AFTER = re.compile(r"\W{0,3}(?:x\s?\d|\d{4}\b|\d{1,2}/\d{2,4}|c\d|cycles?\b|completed|finished|done|given|yes\b|y\b|"
+                            r"\d+\s*(?:yrs?|years?|mo|months?|wks?|weeks?|doses?|cycles?)|maint|d/t|then\b|->|→|\+|/|,|and\b|"
+                            r"w/|with\b|adj|neoadj|in the)", re.IGNORECASE)
+_REQUEST_AFTER = re.compile(r"\W{0,3}(?:dose|dosing|j-?code|code|ndc|vials?|units|billing|price|cost|pa\b|prior auth|coverage|"
+                            r"covered|criteria|policy|request|order)", re.IGNORECASE)
+_REQUEST_START = re.compile(r"\s*(?:please\s+)?(?:calculate|compute|give|show|list|tell|explain|compare|dose|bill|code|check)\b",
+                            re.IGNORECASE)
+_COMPARED = re.compile(r"\b(?:vs\.?|versus|compared? (?:to|with)|same as|difference between|instead of|or|is)\s*$", re.IGNORECASE)
+# Products a PA is requested for: named alone they are the request, received only with a history cue.
+REQUESTED = ("kadcyla", "margenza")
 PREFERRED = ("enhertu", "kadcyla", "pertuzumab", "phesgo")
 
 
@@ -33,12 +43,14 @@ def read(r: Reading) -> None:
             assertion = r.assertion(s, m.start, m.end, spans, default="present")
             if assertion == "historical" and s.is_question and not context.SUBJECT.search(s.text):
                 assertion = "possible"  # "can kadcyla be used after enhertu?" asks about a history, states none
-            if m.term == "kadcyla":
+            if m.term in REQUESTED:
                 cued = re.search(r"\b(prior|previous|s/p|after|failed|progress\w*|history|had|received|on|currently on|"
                                  r"since|d/c|discontinued|stopped|during|completed)\W*$", before[-30:], re.I) or \
                     re.match(r"\W*(?:x\s?\d|c\d|cycles?\s*\d|since|completed|stopped|d/c)", s.text[m.end:], re.I)
                 if assertion == "absent" or assertion == "historical" and cued:
                     _therapy(r, s, m, assertion)
+                    if assertion == "historical":
+                        _trial(r, s, m)
                 continue
             near_kadcyla = bool(_KADCYLA_NEAR.search(before[-40:])) and _CURRENT.search(before[-25:]) is not None
             if assertion == "present" and r.note and s.section == "history" and not s.is_question:
@@ -51,23 +63,48 @@ def read(r: Reading) -> None:
                 _combined(r, s, m)
                 continue
             if assertion == "present":
-                # a drug named in a statement about the patient ("herceptin 2019", "TH x12") was received;
-                # named in a question with no history cue, it is only asked about
-                assertion = "possible" if s.is_question else "historical"
+                # a drug named in a statement about the patient ("herceptin 2019", "TH x12", "62F ... TCHP") was
+                # received; named in a question or a request ("calculate the Enhertu dose") it is only asked about
+                after = s.text[m.end:m.end + 16]
+                request = _REQUEST_START.match(s.text) or _REQUEST_AFTER.match(after) and not _HISTORY_AFTER.match(after) \
+                    or _COMPARED.search(before)
+                assertion = "possible" if s.is_question or request else "historical"
             _therapy(r, s, m, assertion)
             if assertion == "historical":
                 _trial(r, s, m)
+        if m := _ONLY_HISTORY.search(s.text):
+            _only(r, s, m, found)
         if (m := _SINGLE.search(s.text)) and _single_is_kadcyla(s.text, m, found):
             a = r.assertion(s, m.start(), m.end())
             r.put(s, "regimen", "single_agent", m.start(), m.end(), assertion="present" if a == "historical" else a)
 
 
+# "Her only prior therapy was letrozole", "endocrine tx only": the history is complete, so the groups a
+# criterion asks for that it does not name were not received.
+_ONLY_HISTORY = re.compile(
+    r"\b(?:only|sole)\s+(?:prior\s+|previous\s+)?(?:therapy|therapies|treatment|tx|regimen|systemic therapy)\s*(?:was|is|has been|:)|"
+    r"\b(?:has\s+)?only\s+(?:ever\s+)?(?:had|received|got|been on)\b|"
+    r"\b(?:endocrine|hormonal|hormone)\s+(?:tx|therapy|treatment)\s+only\b", re.IGNORECASE)
+_GROUPS = ("trastuzumab", "taxane", "pertuzumab")
+
+
+def _only(r: Reading, s, m: re.Match, found: list[terms.Mention]) -> None:
+    named = {g for d in found for g in terms.entry("drugs", d.term).get("counts_as", [d.term])}
+    for group in _GROUPS:
+        if group not in named and group not in r.facts.therapies:
+            r.facts.therapies[group] = Fact[bool](value=True, assertion="absent", evidence=[r.evidence(s, m.start(), m.end())],
+                                                  source=r.source)
+
+
 def _single_is_kadcyla(text: str, m: re.Match, found: list[terms.Mention]) -> bool:
-    """'Kadcyla alone' and 'single agent' are the regimen; 'paclitaxel alone' is not."""
+    """'Kadcyla alone', 'kadcyla 3.6 mg/kg q21d alone' and 'single agent' are the regimen; 'paclitaxel alone' is not."""
     word = m.group(0).lower()
     if word in ("alone", "only", "by itself", "mono"):
-        prev = [d for d in found if d.end <= m.start() and m.start() - d.end <= 3]
-        return bool(prev) and prev[-1].term == "kadcyla" or bool(re.search(r"\b(it|kadcyla|t-?dm1)\s*$", text[:m.start()], re.I))
+        prev = [d for d in found if d.end <= m.start()]
+        if re.search(r"\b(it|kadcyla|t-?dm1)\s*$", text[:m.start()], re.I):
+            return True
+        # the nearest drug before the word is Kadcyla, with only its dose between them
+        return bool(prev) and prev[-1].term == "kadcyla" and not re.search(r"[,;]", text[prev[-1].end:m.start()])
     return True
 
 
@@ -96,7 +133,7 @@ def _strength(assertion: str) -> int:
 
 
 def _combined(r: Reading, s, m: terms.Mention) -> None:
-    if m.term in ("kadcyla", "taxane", "trastuzumab"):
+    if m.term in ("kadcyla", "taxane", "trastuzumab", "margenza", "enhertu"):
         return
     r.facts.combined_with[m.term] = Fact[bool](value=True, evidence=[r.evidence(s, m.start, m.end)], source=r.source)
 
