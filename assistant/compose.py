@@ -66,9 +66,12 @@ def compose_dose(result: dict, cites: Citations) -> str:
     c = cites.add
     req = result["request"]
     lines = []
-    w = result["weight_kg"]
-    weight_text = f"{_fig(w)}" + (f" ({req['weight']:g} lb; {w['formula']})" if req["weight_unit"] == "lb" and w.get("formula") else "")
-    lines.append(f"Kadcyla (J9354) for {result['indication_label']}, cycle {req['cycle']}, weight {weight_text}.")
+    w = result.get("weight_kg")
+    if w:
+        weight_text = f"{_fig(w)}" + (f" ({req['weight']:g} lb; {w['formula']})" if req.get("weight_unit") == "lb" and w.get("formula") else "")
+        lines.append(f"Kadcyla (J9354) for {result['indication_label']}, cycle {req['cycle']}, weight {weight_text}.")
+    else:  # a prescribed mg dose with no weight
+        lines.append(f"Kadcyla (J9354) for {result['indication_label']}, cycle {req['cycle']}, prescribed dose (no weight given).")
     d = result["dose_mg"]
     reduced = " (reduced dose)" if result.get("reduced_dose") else ""
     lines.append(f"- Dose: {_fig(d)}{reduced} — {d.get('formula')} {c(d.get('source'))}".rstrip())
@@ -100,6 +103,12 @@ def compose_dose(result: dict, cites: Citations) -> str:
         f"{_usd(pay['per_cycle'])} per cycle with waste; {_usd(pay['course'])} for "
         f"{_fig(pay['course_cycles'])} {c(pay['price_per_unit'].get('source'))}".rstrip()
     )
+    if pay.get("rest_of_course"):
+        r = pay["rest_of_course"]
+        lines.append(f"- Rest of the course: {_usd(r)} ({r.get('label') or 'this cycle and the ones left'}) {c(r.get('source'))}".rstrip())
+    if pay.get("after_sequestration"):
+        a = pay["after_sequestration"]
+        lines.append(f"- A year after sequestration: {_usd(a)} ({a.get('formula') or a.get('label')}) {c(a.get('source'))}".rstrip())
     return "\n".join(lines)
 
 

@@ -55,6 +55,7 @@ SCALARS: dict[str, str] = {
     "days_on_therapy": "days on therapy", "on_plan_benefit": "on Kadcyla through the plan",
     "responding": "responding to therapy", "dose_increase": "dose increase requested",
     "dose_reduced": "a prior dose reduction", "requested_product": "requested product", "shortage": "shortage of preferred products",
+    "prescribed_mg": "prescribed dose (mg)", "vials_available": "vial strengths in stock", "previous_mg_per_kg": "previous dose level",
 }  # fmt: skip
 # Yes/no facts: an absent assertion of the fact reads as False ("not seen by oncology").
 BOOLEANS = ("her2_positive", "prescriber_oncologist", "dose_evidence_submitted", "on_plan_benefit", "responding",
@@ -132,6 +133,7 @@ class PatientFacts(BaseModel):
             self.facts[name] = fact
         if "weight" in newer.facts and "weight_unit" not in newer.facts:
             self.facts.pop("weight_unit", None)  # a new weight must not borrow the unit of an earlier one
+        changes = [_weight_note(c, self) for c in changes]
         for table in ("therapies", "combined_with", "preferred_trials"):
             mine, theirs = getattr(self, table), getattr(newer, table)
             for key, fact in theirs.items():
@@ -145,7 +147,8 @@ class PatientFacts(BaseModel):
     def to_dose_request(self) -> dict[str, Any]:
         """Arguments for build_request / calculate_dose (weight, weight_unit, indication, mg_per_kg, cycle, date)."""
         args: dict[str, Any] = {}
-        for name in ("weight", "weight_unit", "indication", "mg_per_kg", "cycle", "date_of_service"):
+        for name in ("weight", "weight_unit", "indication", "mg_per_kg", "cycle", "date_of_service", "prescribed_mg",
+                     "vials_available", "dose_reduced", "previous_mg_per_kg"):
             value = self.value(name)
             if value is not None:
                 args[name] = value
@@ -159,7 +162,7 @@ class PatientFacts(BaseModel):
             if value is not None:
                 case[name] = value
         if "diagnosis" not in case and (ind := self.value("indication")):
-            case["diagnosis"] = "mbc" if ind == "mbc" else "ebc_residual"
+            case["diagnosis"] = {"mbc": "mbc", "ebc": "ebc_residual"}.get(ind, ind)
         if (mg := self.value("mg_per_kg")) is not None:
             case["dose_mg_per_kg"] = mg
         if self.received() or self.not_received():
@@ -209,6 +212,14 @@ class PatientFacts(BaseModel):
         for product, fact in self.preferred_trials.items():
             rows.append(_row(f"preferred_trial:{product}", fact.value, fact))
         return rows
+
+
+def _weight_note(change: str, facts: PatientFacts) -> str:
+    unit = facts.value("weight_unit")
+    if change.startswith(SCALARS["weight"]) and unit:
+        old, new = change.removeprefix(f"{SCALARS['weight']} changed from ").split(" to ")
+        return f"weight changed from {old} to {new} {unit}"
+    return change
 
 
 def _row(name: str, value: Any, fact: Fact[Any]) -> dict[str, Any]:

@@ -77,7 +77,7 @@ _OTHER_HER2 = re.compile(
 _DOSE_ASK = re.compile(r"\b(dose|doses|dosing|dosed|mg/kg|how many vials|how much)\b", re.I)
 _CODE_WORDS = re.compile(r"\b(j[- ]?codes?|hcpcs|ndcs?|descriptor|billing units?)\b", re.I)
 # Requests for advice no document here gives, even when they mention claims or denials.
-_OFF_TOPIC = re.compile(r"\b(lawyer|attorney|legal advice|sue|lawsuit|stock|invest\w*|recipe|weather)\b", re.I)
+_OFF_TOPIC = re.compile(r"\b(lawyer|attorney|legal advice|sue|lawsuit|stocks|stock (?:market|price|tip)s?|invest\w*|recipe|weather)\b", re.I)
 # Questions that mention a dose but ask what the documents say, not to compute one for a patient.
 _DOC_CUES = re.compile(
     r"\b(monitor\w*|before each|missed|miss(?:es)? a|delay\w*|reduc\w*|re-?escalat\w*|increased? again|sterile water|"
@@ -110,7 +110,9 @@ def search_query(text: str) -> str:
 
 def _patient_specific(text: str, facts: PatientFacts) -> bool:
     given = facts.stated()
-    return any(k in given for k in _PATIENT_FACTS) or bool(facts.preferred_trials) or bool(_PATIENT_WORDS.search(text))
+    # a therapy named at all ("after failure of Enhertu") describes a case, even when only asked about
+    return any(k in given for k in _PATIENT_FACTS) or bool(facts.preferred_trials or facts.therapies) or \
+        bool(_PATIENT_WORDS.search(text))
 
 
 def classify(text: str, facts: PatientFacts, similarity=None) -> Intent:

@@ -65,6 +65,10 @@ class Answer(BaseModel):
     intent: str | None = None
     planner: str = "deterministic"
     guard_notes: list[str] = Field(default_factory=list)
+    safety: list[dict[str, Any]] = Field(
+        default_factory=list, description="label safety rules that fire: rule, severity (error|warning), message, marker")
+    route: str | None = Field(default=None, description="the named route that decided how this turn was answered")
+    options: dict[str, list[str]] = Field(default_factory=dict, description="missing fact -> the few choices it can take")
     facts: list[dict[str, Any]] = Field(
         default_factory=list,
         description="what was read of the patient: field, value, assertion (present, absent, possible, hypothetical, "

@@ -19,6 +19,9 @@ class Session(BaseModel):
     facts: PatientFacts = Field(default_factory=PatientFacts)
     pending: str | None = Field(default=None, description="intent waiting for the facts asked for")
     last_intent: str | None = Field(default=None, description="intent of the previous answered turn")
+    last_query: str | None = Field(
+        default=None, exclude=True,  # in memory only: a session file never holds question text
+        description="the last code or document question, for follow-ups such as 'and the 160?'")
     turns: int = 0
 
 

@@ -109,7 +109,8 @@ def dose_rows(out: dict, citations: list[Citation]) -> list[dict[str, str]]:
         src = marker_for((fig or {}).get("source"), citations)
         rows.append({"Item": item, "Value": value if value is not None else fig_text(fig), "Detail": detail, "Source": src})
 
-    row("Weight", out["weight_kg"], out["weight_kg"].get("formula") or "patient weight (input)")
+    if out.get("weight_kg"):
+        row("Weight", out["weight_kg"], out["weight_kg"].get("formula") or "patient weight (input)")
     row("Dose", out["dose_mg"], out["dose_mg"].get("formula") or "")
     for v in out["vials"]:
         count = _num(v["count"]["value"])

@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assistant import agent
-from assistant.agent import ASK_INDICATION, ASK_WEIGHT, ask
+from assistant.agent import ask
+from assistant.planners.messages import ASK_INDICATION, ASK_WEIGHT, COURSE_NOTE
 from assistant.corpus import get_corpus
 from assistant.models import Answer
 from assistant.intent import search_query
@@ -112,8 +113,8 @@ DOSE = [
     ("85kg, residual invasive disease after neoadjuvant TH, T-DM1 units to bill?", E85, 306, 306, 14, V_2x160),
     ("wt: 72 kg, mets, T-DM1 q3w dose", M72, 259.2, 259, 1, V_100_160),
     ("Kadcyla 3.0 mg/kg for 70 kg mBC", {**M70, "mg_per_kg": 3.0}, 210, 210, 50, V_100_160),
-    ("dose reduction to 3 mg/kg, 70 kg mbc", {**M70, "mg_per_kg": 3.0}, 210, 210, 50, V_100_160),
-    ("70 kg mbc reduced to 2.4 mg/kg", {**M70, "mg_per_kg": 2.4}, 168, 168, 32, {100: 2}),
+    ("dose reduction to 3 mg/kg, 70 kg mbc", {**M70, "mg_per_kg": 3.0, "dose_reduced": True}, 210, 210, 50, V_100_160),
+    ("70 kg mbc reduced to 2.4 mg/kg", {**M70, "mg_per_kg": 2.4, "dose_reduced": True}, 168, 168, 32, {100: 2}),
     ("cycle 2 dose 70 kg mbc", {**M70, "cycle": 2}, 252, 252, 8, V_100_160),
     ("70 kg EBC, 2nd cycle", {**M70, "indication": "ebc", "cycle": 2}, 252, 252, 8, V_100_160),
     ("70 kg mbc dose on 2026-05-01", {**M70, "date_of_service": "2026-05-01"}, 252, 252, 8, V_100_160),
@@ -162,8 +163,6 @@ def test_85kg_ebc_is_two_160mg_vials():
 NEEDS_INFO = [
     # (question, missing, text that must be asked)
     ("What's the dose?", ["weight (kg or lb)", "indication (mBC or EBC)"], [ASK_WEIGHT, ASK_INDICATION]),
-    ("What dose of Kadcyla for a 70 kg patient?", ["indication (mBC or EBC)"], [ASK_INDICATION]),
-    ("dose for 154 lb", ["indication (mBC or EBC)"], [ASK_INDICATION]),
     ("Kadcyla dose for metastatic breast cancer", ["weight (kg or lb)"], [ASK_WEIGHT]),
     ("T-DM1 vials for EBC?", ["weight (kg or lb)"], [ASK_WEIGHT]),
     ("weight 70 mBC dose?", ["weight (kg or lb)"], ["without a unit", ASK_WEIGHT]),
@@ -196,9 +195,9 @@ def test_dose_conversation_asks_weight_then_indication():
     first = talk("What's the dose?")
     assert first.status == "needs_info"
     assert ASK_WEIGHT in first.answer
-    second = talk("72 kg")
-    assert second.status == "needs_info"
-    assert second.missing == ["indication (mBC or EBC)"] and ASK_INDICATION in second.answer
+    second = talk("72 kg")  # the per-cycle dose does not wait for the indication; the course does
+    assert second.status == "answered" and second.missing == ["indication (mBC or EBC)"]
+    assert "Dose: 259.2 mg" in second.answer and COURSE_NOTE in second.answer
     third = talk("metastatic")
     assert third.status == "answered"
     call = only_call(third, "calculate_dose")
@@ -206,6 +205,15 @@ def test_dose_conversation_asks_weight_then_indication():
     assert call.output["dose_mg"]["value"] == 259.2
     assert "Dose: 259.2 mg" in third.answer
     assert_grounded(third)
+
+
+@pytest.mark.parametrize("question", ["What dose of Kadcyla for a 70 kg patient?", "dose for 154 lb", "pt 70 kg vials?"])
+def test_a_dose_without_the_indication_is_computed_per_cycle(question):
+    a = fresh(question)
+    assert a.status == "answered" and a.missing == ["indication (mBC or EBC)"]
+    assert COURSE_NOTE in a.answer and "Dose: 25" in a.answer
+    assert "for 17" not in a.answer and "for 14" not in a.answer  # no course figure without the indication
+    assert a.options == {"indication (mBC or EBC)": ["mBC", "EBC (adjuvant)"]}
 
 
 def test_conversation_in_pounds_then_ebc():
@@ -262,7 +270,7 @@ def test_follow_up_cycle_keeps_the_patient():
 def test_sessions_do_not_leak():
     store = SessionStore()
     one, two = str(uuid.uuid4()), str(uuid.uuid4())
-    assert ask("pt 70 kg", one, store=store).status == "needs_info"
+    assert ask("pt 70 kg", one, store=store).missing == ["indication (mBC or EBC)"]
     other = ask("mBC dose", two, store=store)
     assert other.status == "needs_info" and other.missing == ["weight (kg or lb)"]
 

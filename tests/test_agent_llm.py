@@ -15,7 +15,7 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-from assistant import llm_agent
+from assistant.planners import llm as llm_agent
 from assistant.agent import ask
 from assistant.corpus import get_corpus
 from assistant.errors import InputError
@@ -67,7 +67,8 @@ def test_grounded_llm_answer_is_kept():
 def test_the_model_sees_the_tools_and_their_results():
     model = scripted(tool_call("calculate_dose", DOSE_ARGS, call_id="call-7"), AIMessage(content=GROUNDED))
     run("pt 70 kg mBC, dose?", model)
-    assert sorted(t.name for t in model.bound_tools) == ["calculate_dose", "check_policy", "disambiguate_code", "search_corpus"]
+    assert sorted(t.name for t in model.bound_tools) == ["calculate_dose", "check_claim", "check_policy", "disambiguate_code",
+                                                         "search_corpus"]
     first, second = model.seen
     assert isinstance(first[0], SystemMessage) and "Never compute a number yourself" in first[0].content
     assert isinstance(first[1], HumanMessage) and first[1].content == "pt 70 kg mBC, dose?"
@@ -226,8 +227,14 @@ def test_model_failure_mid_turn_is_an_error_not_a_crash():
 # ------------------------------------------------------------------------------- tool schemas
 SCHEMAS = {
     # tool: (every property, the required ones)
+    "check_claim": (
+        ["cycle", "date_of_service", "dose_reduced", "icd10", "indication", "line_of_business", "lines", "mg_per_kg",
+         "place_of_service", "previous_mg_per_kg", "vials_available", "weight", "weight_unit"],
+        ["lines"],
+    ),
     "calculate_dose": (
-        ["cycle", "date_of_service", "indication", "mg_per_kg", "weight", "weight_unit"],
+        ["cycle", "date_of_service", "dose_reduced", "indication", "mg_per_kg", "prescribed_mg", "previous_mg_per_kg",
+         "vials_available", "weight", "weight_unit"],
         ["weight", "weight_unit", "indication"],
     ),
     "disambiguate_code": (["query"], ["query"]),
@@ -242,8 +249,8 @@ def _schemas() -> dict[str, dict]:
     return {t.name: t.args_schema.model_json_schema() for t in build_tools()}
 
 
-def test_the_four_tools():
-    assert sorted(_schemas()) == ["calculate_dose", "check_policy", "disambiguate_code", "search_corpus"]
+def test_the_five_tools():
+    assert sorted(_schemas()) == ["calculate_dose", "check_claim", "check_policy", "disambiguate_code", "search_corpus"]
 
 
 @pytest.mark.parametrize("name", sorted(SCHEMAS))
@@ -263,7 +270,7 @@ def test_check_policy_schema_leaves_every_fact_optional():
 
 def test_calculate_dose_enums():
     p = _schemas()["calculate_dose"]["properties"]
-    assert p["indication"]["enum"] == ["mbc", "ebc"]
+    assert p["indication"]["enum"] == ["mbc", "ebc", "nsclc", "salivary", "brain_mets"]
     assert {"enum": ["kg", "lb"], "type": "string"} in p["weight_unit"]["anyOf"]
     assert p["mg_per_kg"]["default"] == 3.6 and p["cycle"]["default"] == 1
     k = _schemas()["search_corpus"]["properties"]["k"]

@@ -108,7 +108,7 @@ def test_a_wrong_planner_request_exits_2(tmp_path, monkeypatch, planners, llm, s
 
 def test_the_real_agent_with_the_scripted_chat_model(tmp_path, monkeypatch):
     """The whole path: `assistant eval --planners deterministic,llm` → agent → LLM planner → fake chat model."""
-    from assistant import llm_agent
+    from assistant.planners import llm as llm_agent
 
     grounded = "The dose is 252 mg; bill 252 units JZ and 8 units JW [1]."
     model = FakeChat().enqueue([tool_call("calculate_dose", {"weight": 70, "weight_unit": "kg", "indication": "mbc"}),

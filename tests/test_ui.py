@@ -351,7 +351,7 @@ def test_narrative_of_a_question_back_says_what_is_missing():
 
 
 def test_policy_view_from_the_real_policy_tool():
-    from assistant.agent import run_policy
+    from assistant.toolbox import run_policy
 
     out = run_policy({"payer": "centene", "diagnosis": "mbc", "her2_ihc": "3+", "age": 58,
                       "prior_therapies": ["trastuzumab", "taxane"]})

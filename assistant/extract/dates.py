@@ -31,7 +31,7 @@ _AGE = re.compile(
     r"(?<![\d.])(\d{1,3})\s*(?:-|\s)?(?:y/?o|yo|yrs?|years?|y\.o\.?)(?:\s*-?\s*old)?(?:\s*(?:f|m|female|male|woman|man|w)\b)?|"
     r"\bage[d:]?\s*(?:is\s*)?(\d{1,3})\b|\b(?:just\s+)?turned\s+(\d{1,3})\b|"
     r"(?<![\w.#/-])(\d{2})\s?(?:yo)?(f|m)\b(?!\s*(?:r|u)\b)|"
-    r"\b(?:pt|patient|she|he|member)\s+(?:is|was|turned|just turned)\s+(\d{1,3})\b(?!\s*(?:kg|lbs?|mg|%|cm|mm|units?|cycles?|doses?|days?|"
+    r"\b(?:(?:pt|patient|she|he|member)\s+(?:is|was|turned|just turned)|she'?s|he'?s)\s+(\d{1,3})\b(?!\s*(?:kg|lbs?|mg|%|cm|mm|units?|cycles?|doses?|days?|"
     r"weeks?|months?|/|\.\d|\d))",
     re.IGNORECASE,
 )

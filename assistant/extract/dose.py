@@ -24,6 +24,14 @@ _INCREASE = re.compile(r"\b(?:dose (?:increase|escalation)|increase (?:the|her|h
                        r"higher dose)\b", re.IGNORECASE)
 
 
+_FROM_TO = re.compile(rf"\bfrom\s+{_NUM}\s*(?:mg\s*/\s*kg)?\s*(?:to|->|→)\s*{_NUM}\s*mg\s*/\s*kg", re.IGNORECASE)
+_PRESCRIBED = re.compile(r"\b(?:order(?:ed)?(?:\s+dose)?|rx|prescribed|dose\s+(?:of|is|=)|giving|ordered for|order is|"
+                         r"md ordered|onc ordered)\s*(?:is|:|=|for|of)?\s*(\d{2,4}(?:\.\d+)?)\s*mg\b(?!\s*/)", re.IGNORECASE)
+_STOCK = re.compile(r"\b(?:only|just)\s+(?:have|stock|carry|got|has)?\s*(?:the\s+)?(100|160)\s*(?:'?s|mg)?(?:\s*mg)?(?:\s*vials?)?|"
+                    r"\b(?:out of|no)\s+(?:the\s+)?(100|160)\s*(?:'?s|mg)?(?:\s*mg)?\s*vials?|"
+                    r"\b(100|160)\s*mg\s+vials?\s+only\b", re.IGNORECASE)
+
+
 def read(r: Reading) -> None:
     for s in r.sentences:
         values = list(_MG_PER_KG.finditer(s.text))
@@ -31,6 +39,14 @@ def read(r: Reading) -> None:
             m = values[-1] if _REDUCED.search(s.text) or _INCREASE.search(s.text) else values[0]
             # "reduced from 3.6 to 3 mg/kg": the dose now is the last one named
             r.put(s, "mg_per_kg", float(m.group(1)), m.start(), m.end(), assertion=_fact(r, s, m))
+        if m := _FROM_TO.search(s.text):  # "back up from 3 to 3.6 mg/kg": the level before this one
+            r.put(s, "previous_mg_per_kg", float(m.group(1)), m.start(), m.end(), assertion=_fact(r, s, m))
+        if m := _PRESCRIBED.search(s.text):
+            r.put(s, "prescribed_mg", float(m.group(1)), m.start(1), m.end(), assertion=_fact(r, s, m))
+        if m := _STOCK.search(s.text):
+            strength = int(m.group(1) or m.group(2) or m.group(3))
+            stocked = [strength] if (m.group(1) or m.group(3)) else [v for v in (100, 160) if v != strength]
+            r.put(s, "vials_available", stocked, m.start(), m.end())
         if m := _OF.search(s.text):
             r.put(s, "cycle", int(m.group(1)), m.start(), m.end(), assertion=_fact(r, s, m))
             r.put(s, "number_of_doses", int(m.group(2)), m.start(), m.end(), assertion=_fact(r, s, m))

@@ -13,7 +13,8 @@ _IHC = re.compile(
     re.IGNORECASE,
 )
 _ISH = re.compile(
-    r"\b(?:ish|fish|cish|sish|ddish)\s*(?:(?:is|was|result|results|still|currently|test|testing|reflex|status|:|-)\s*)*"
+    r"\b(?:ish|fish|cish|sish|ddish)\s*(?:(?:is|was|result|results|still|currently|test|testing|reflex|status|came back|"
+    r"returned|resulted|shows?|showed|now|:|-)\s*)*"
     r"(positive|pos|\+|amplified|amplifed|amp|non-?amplified|not amplified|nonamplified|negative|neg|-|equivocal|pending|not done|"
     r"ordered|sent|not performed|not sent)(?!\w)"
     r"|\b(amplified|non-?amplified|not amplified)\s+(?:by|on)\s+(?:fish|ish|cish)\b",

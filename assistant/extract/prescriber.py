@@ -21,6 +21,9 @@ def read(r: Reading) -> None:
             if assertion == "historical":
                 assertion = "present"
             if not is_onc:
+                if assertion in ("hypothetical", "possible"):  # "what if her pcp orders it": kept for the what-if
+                    r.put(s, "prescriber_oncologist", False, m.start, m.end, assertion=assertion, strength=1)
+                    continue
                 if assertion != "present":
                     continue
                 # "PCP in consultation with oncology" is prescribing in consultation with an oncologist

@@ -23,6 +23,12 @@ def _unit(raw: str) -> str:
     return "kg" if raw.lower().startswith("k") else "lb"
 
 
+# "lbs not kg", "that was lbs", "in pounds": a unit given or corrected on its own
+_UNIT_ONLY = re.compile(r"\b(kgs?|kilos?|kilograms?|lbs?|pounds?)\s*,?\s*not\s+(?:in\s+)?(?:kgs?|kilos?|lbs?|pounds?)\b|"
+                        r"\bnot\s+(?:kgs?|lbs?|pounds?|kilos?)\s*,?\s*(?:but\s+)?(?:in\s+)?(kgs?|kilos?|lbs?|pounds?)\b|"
+                        r"\b(?:that was|it was|it's|its|was in|in)\s+(lbs?|pounds?|kgs?|kilos?|kilograms?)\b", re.IGNORECASE)
+
+
 def read(r: Reading) -> None:
     text = r.message
     whole = r.sentences[0] if r.sentences else None
@@ -38,6 +44,11 @@ def read(r: Reading) -> None:
         s = whole
         r.put(s, "weight_unit", _unit(m.group(1)), m.start(1) - s.start, m.end(1) - s.start)
         return
+    for s in r.sentences:
+        if m := _UNIT_ONLY.search(s.text):
+            g = next(i for i in (1, 2, 3) if m.group(i))
+            r.put(s, "weight_unit", _unit(m.group(g)), m.start(g), m.end(g))
+            break
     for s in r.sentences:
         if (m := _BARE.search(s.text)) or (m := _NUMBER_PATIENT.search(s.text)) or (
                 len(r.sentences) == 1 and (m := _LONE_NUMBER.match(s.text))):

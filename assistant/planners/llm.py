@@ -52,14 +52,18 @@ def load_chat_model(spec: str, base_url: str | None = None):
     raise InputError(f"ASSISTANT_LLM provider {provider!r} is not supported: use openai, anthropic or ollama.")
 
 
-def run_llm(turn, clean: str, intent: str, llm: Any = None):
-    """Let the chat model call tools; keep its answer only if it passes the guard."""
+def run_llm(turn, decision, llm: Any = None):
+    """Let the chat model call tools; keep its answer only if it passes the guard, else rules.plan(turn)."""
     from langchain_core.messages import HumanMessage, SystemMessage, ToolMessage
     from pydantic import ValidationError
 
-    from assistant import agent
     from assistant.lc_tools import build_tools
     from assistant.models import ToolCall
+    from assistant.planners import rules
+    from assistant.planners.messages import SOURCES
+    from assistant.turn import Turn
+
+    clean, intent = turn.clean, decision.intent
 
     settings = get_settings()
     model = llm if llm is not None else load_chat_model(settings.llm, settings.llm_base_url)
@@ -90,11 +94,12 @@ def run_llm(turn, clean: str, intent: str, llm: Any = None):
             messages.append(ToolMessage(content=content, tool_call_id=call.get("id", name)))
     turn.answer.answer = text
     turn.answer.citations = turn.cites.items
-    problems = grounding(turn.answer, extra_sources=agent._SCOPE_SOURCES)
+    problems = grounding(turn.answer, extra_sources=SOURCES)
     if problems or not text.strip():
         reason = "; ".join(problems) if problems else "the model gave no answer"
-        fresh = agent._Turn(turn.question, turn.session)
-        replacement = agent._deterministic(fresh, clean, intent, turn.said)
+        fresh = Turn(turn.question, turn.session, clean, turn.said)
+        fresh.facts, fresh.mode = turn.facts, turn.mode
+        replacement = rules.plan(fresh, decision)
         replacement.citations = fresh.cites.items
         replacement.intent = intent
         replacement.guard_notes.append(f"LLM answer replaced by the deterministic composition: {reason}")

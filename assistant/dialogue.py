@@ -1,0 +1,44 @@
+"""Dialogue state: how a turn's facts join the conversation's, by the kind of turn the route found.
+
+- a statement, a reply to the assistant's question, a follow-up: the new facts are stored (newest wins);
+- a correction ("sorry, 75 kg not 70"): stored too, and the answer says what changed;
+- a what-if ("what if she were IHC 1+?"): answered for a copy of the facts with the change; nothing is
+  stored, so the patient's record keeps what was stated.
+"""
+
+from __future__ import annotations
+
+from assistant.facts import PatientFacts
+from assistant.routing import Decision, State
+from assistant.session import Session
+
+
+def state_of(session: Session) -> State:
+    f = session.facts
+    return State(pending=session.pending, last_intent=session.last_intent,
+                 has_dose=f.value("weight") is not None and f.value("weight_unit") is not None, turns=session.turns)
+
+
+def apply(session: Session, said: PatientFacts, decision: Decision) -> tuple[PatientFacts, list[str]]:
+    """(the facts this turn's tools use, notes for the answer)."""
+    if decision.mode == "what_if":
+        variant = session.facts.model_copy(deep=True)
+        variant.update(_as_stated(said))
+        from assistant.planners.rules import variant_note
+
+        return variant, [variant_note(said)]
+    changes = session.facts.update(said)
+    notes = []
+    if changes and decision.intent in ("dose", "policy", "claim"):
+        notes.append("Updated: " + "; ".join(changes) + ".")
+    return session.facts, notes
+
+
+def _as_stated(said: PatientFacts) -> PatientFacts:
+    """A what-if's facts as if stated: 'what if she were IHC 1+' -> IHC 1+."""
+    out = said.model_copy(deep=True)
+    for table in (out.facts, out.therapies, out.combined_with, out.preferred_trials):
+        for fact in table.values():
+            if fact.assertion in ("hypothetical", "possible"):
+                fact.assertion = "present"
+    return out

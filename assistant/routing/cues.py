@@ -1,0 +1,58 @@
+"""The words that say what kind of turn this is: a correction, a what-if, a follow-up, a claim."""
+
+from __future__ import annotations
+
+import re
+
+CORRECTION = re.compile(
+    r"^\s*(?:oops|sorry|correction|correct(?:ed)?\s*:|actually|my bad|i misread|misread|typo|wait|no wait|scratch that|"
+    r"update|updated|change (?:that|it) to|make (?:that|it)|i meant|meant)\b|\b(?:not\s+[\w.+/-]+\s*,?\s*but|instead of|"
+    r"i misread|misread|typo|correction|actually|sorry|oops|i meant|not \d[\d.]*\s*(?:kg|lbs?)?\s*$)",
+    re.IGNORECASE)
+WHAT_IF = re.compile(
+    r"^\s*(?:and\s+|ok(?:ay)?\s*,?\s*|so\s+)?(?:what if|what about if|suppose|supposing|hypothetically|say she|if she|if he|if pt|"
+    r"if the patient|would (?:it|she|that)|what would|how about if|and if|and on the|and with|and under|same (?:patient|pt) but|"
+    r"what about (?:if|with|on|at)|and (?:at|for) \d)", re.IGNORECASE)
+NEXT_CYCLE = re.compile(
+    r"\b(?:next|following|subsequent|the one after|after that|cycle after(?: that)?|2nd|second)\s*(?:cycle|dose|infusion|one)?\b|"
+    r"\b(?:and|what about|how about)\s+(?:cycle|c)\s*\d{1,2}\b|\bone more\b|\b\d{1,2}(?:st|nd|rd|th)\s*(?:one|cycle|dose)?\s*\??\s*$",
+    re.IGNORECASE)
+COURSE = re.compile(r"\b(?:whole|entire|full|total|all)\b.{0,20}\b(?:course|cycles|treatment|year)\b|\b(?:the|a|per|over)\s+"
+                    r"(?:course|year)\b|\bover\s+\d{1,2}\s+cycles\b|\bannual(?:ly)?\b|\byearly\b|\btotal for\b|\bcourse total\b",
+                    re.IGNORECASE)
+FOLLOW_UP = re.compile(r"^\s*(?:and|also|plus|what about|how about|same for|and for|and the|the|which|so|then|ok and|"
+                       r"how long|how often|how much|is that|does that|is it|does it|can it|what's|whats)\b", re.IGNORECASE)
+CLAIM = re.compile(r"\b(?:claim|claims|billed|billing (?:lines|looks?)|cms[- ]?1500|ub[- ]?04|does this look right|look right|"
+                   r"check (?:this|my|the) (?:claim|billing|lines|codes)|line items?|units? billed)\b", re.IGNORECASE)
+CLAIM_LINE = re.compile(r"\bj\d{4}\b[^.\n]{0,30}?\b\d{1,4}\s*(?:units?|u)\b|\b(?:units?|x)\s*\d{1,4}\b", re.IGNORECASE)
+PRICE = re.compile(r"\b(?:payment (?:rate|limit)|asp|reimburse\w*|allowable|allowed amount|pay(?:s|ment)? per (?:mg|unit)|"
+                   r"per[- ]unit (?:rate|price|payment)|rate this quarter|price per mg|how much does medicare pay)\b",
+                   re.IGNORECASE)
+# A message that asks two things: "dose, and does Centene cover it?"
+SPLIT = re.compile(r"(?:[,;]|\?)\s*(?:and|also|plus)\s+(?=(?:does|do|is|can|will|what|how|which|coverage|cover|covered|"
+                   r"dose|vials?|the dose|pa|prior auth|j-?code|ndc)\b)", re.IGNORECASE)
+FILLER = re.compile(r"\b(?:she|he|pt|patient|is|was|has|had|her|his|the|a|an|it's|its|it|and|on|with|ok|okay|yes|yep|yeah|"
+                    r"no|it|that|this|for|of|in|at|to|just|now|also|plus|then|please|pls|thx|thanks|here|member|weighs|"
+                    r"weight|wt|dx|ins|age|years?|old|yo|y/o|f|m|female|male|kg|lb|lbs|mg/kg|per|every|q|cycle|request|"
+                    r"plan|by|from|prescribed|prescribing|prescriber|prior|previous|initial|continuation|single|agent|"
+                    r"alone|onc|oncologist|commercial|medicaid|marketplace|centene|oscar|ambetter|mbc|ebc|adjuvant|metastatic)\b",
+                    re.IGNORECASE)
+
+
+ASKING = re.compile(r"^\s*(?:and\s+|so\s+)?(?:does|do|is|are|can|could|would|will|should|what|whats|what's|which|how|when|"
+                    r"where|who|why)\b|\b(?:cover|covered|coverage|qualif\w*|meet|criteria|dose|dosing|vials?|how many|"
+                    r"j-?code|ndc|waste|units)\b", re.IGNORECASE)
+
+
+def mostly_facts(text: str, spans: list[tuple[int, int]] = ()) -> bool:
+    """A reply that states facts and little else: '75 kg', 'commercial', 'initial, oncologist, single agent'.
+
+    spans: where the facts were read (their evidence), blanked before the remaining words are counted."""
+    if ASKING.search(text):
+        return False
+    chars = list(text)
+    for a, b in spans:
+        chars[a:b] = " " * (b - a)
+    rest = FILLER.sub(" ", "".join(chars).lower())
+    rest = re.sub(r"[\d.,:;+/()\-#%?!&]+", " ", rest)
+    return len(rest.split()) <= 3
