@@ -1,11 +1,14 @@
-"""The audit trail: every answer appended to SQLite (WAL) under the data dir, identifiers redacted.
+"""The audit trail: every answer and every command that reads patient data or produces a figure, recorded.
 
 Each entry holds what an auditor needs to see what was said and why, and to replay it: the
 redacted question and answer, intent, status, planner, every tool call with its inputs and
 outputs, the cited passages (doc id, section, offsets), the corpus fingerprint, the app version
 and the date the tools took as today. The session id is stored only as a salted hash (the salt
-is a per-install file next to the log). Text is passed through `redact()`; passages quoted from
-the corpus (e.g. a payer's phone number) are public and are kept as they are.
+is per install: a file next to the log, or a row in the shared database). Text is passed through
+`redact()`; passages quoted from the corpus (e.g. a payer's phone number) are public and are kept.
+Entries are chained and optionally signed (`audit_log`), checked by `assistant audit verify`
+(`audit_verify`). ASSISTANT_AUDIT=0 is recorded as an event; with ASSISTANT_AUDIT_REQUIRED=1 an
+answer or command whose entry cannot be written is refused.
 """
 
 from __future__ import annotations
@@ -17,60 +20,47 @@ import logging
 import os
 import re
 import secrets
-import sqlite3
 import threading
 import uuid
 from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Literal
 
 from pydantic import BaseModel, Field
 
-from assistant.errors import AssistantError, InputError
+from assistant import audit_log
+from assistant.audit_log import DB_NAME, SALT_NAME, event_entry  # noqa: F401 - DB_NAME, SALT_NAME are public
 from assistant.models import Answer
 from assistant.redact import Keep, dates_of_birth, redact
+from assistant.services import AuditUnavailable, ServiceUnavailable, one_line
 from assistant.settings import get_settings
 
 log = logging.getLogger("assistant.audit")
 
-DB_NAME = "audit.sqlite3"
-SALT_NAME = "audit.salt"
-BUSY_TIMEOUT_S = 30.0
 MAX_STORED_CHARS = 8000
 _CUT_MARGIN = 200
 _ID = re.compile(r"^[0-9a-f]{4,32}$")
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS answers (
-    id TEXT PRIMARY KEY,
-    time TEXT NOT NULL,
-    session TEXT,
-    intent TEXT,
-    status TEXT NOT NULL,
-    planner TEXT,
-    question TEXT NOT NULL,
-    replay_of TEXT,
-    entry TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS answers_time ON answers (time);
-"""
+_SALT = re.compile(r"^[0-9a-f]{64}$")
 
-_local = threading.local()
-_write_lock = threading.Lock()
 _salts: dict[str, bytes] = {}
+_salt_lock = threading.Lock()
+_off_noted: set[str] = set()
 _replaying: ContextVar[str | None] = ContextVar("audit_replaying", default=None)
 
 
 class AuditEntry(BaseModel):
-    """One answer as recorded: identifiers redacted, enough to replay it."""
+    """One answer, command or event as recorded: identifiers redacted, enough to replay it."""
 
     id: str
+    seq: int | None = Field(default=None, description="place in the hash chain, from 1")
+    kind: Literal["answer", "command", "event"] = "answer"
     time: str = Field(description="UTC, ISO 8601")
     session: str | None = Field(default=None, description="salted sha256 of the session id; never the id")
     intent: str | None = None
     status: str
     planner: str
-    question: str = Field(description="the question after redact()")
+    question: str = Field(description="the question after redact(); for a command, its name and redacted inputs")
     question_redacted: bool = Field(default=False, description="redaction changed the question")
     answer: str = Field(description="the answer text after redact(); corpus quotes kept")
     tool_calls: list[dict[str, Any]] = Field(default_factory=list, description="tool, input, output, input_redacted")
@@ -80,83 +70,84 @@ class AuditEntry(BaseModel):
     guard_notes: list[str] = Field(default_factory=list)
     corpus_fingerprint: str | None = None
     app_version: str
-    today: str = Field(description="the date the tools used as today (prices, renewal dates)")
+    today: str | None = Field(default=None, description="the date the tools used as today (prices, renewal dates)")
     replay_of: str | None = Field(default=None, description="the entry this answer replayed")
+    command: str | None = Field(default=None, description="the CLI command or service call, for kind 'command'")
+    event: str | None = Field(default=None, description="what happened to the log, for kind 'event'")
+    details: dict[str, Any] = Field(default_factory=dict, description="an event's particulars")
+    pid: int | None = None
 
 
-class ToolReplay(BaseModel):
-    tool: str
-    same: bool
-    input_redacted: bool = False
-    differences: list[str] = Field(default_factory=list, description="JSON paths whose values differ")
+# -- the salt ---------------------------------------------------------------------------------
+def _salt() -> bytes:
+    """The per-install salt: 32 random bytes as 64 hex digits, made once; an invalid one is replaced (with a warning)."""
+    db = audit_log.get_db(DB_NAME)
+    key = db.target
+    if key in _salts:
+        return _salts[key]
+    if db.kind == "postgresql":
+        db = audit_log.database()  # the meta table holds the shared salt
+    with _salt_lock:
+        if key not in _salts:
+            _salts[key] = _shared_salt(db) if db.kind == "postgresql" else _file_salt(get_settings().data_dir)
+        return _salts[key]
 
 
-class ReplayResult(BaseModel):
-    """A recorded answer re-run: each tool call with its recorded inputs, then the question re-asked."""
+def _file_salt(data_dir: Path) -> bytes:
+    from filelock import FileLock
 
-    id: str
-    same: bool
-    tools: list[ToolReplay]
-    status_before: str
-    status_after: str
-    intent_before: str | None
-    intent_after: str | None
-    answer_same: bool
-    differences: list[str] = Field(default_factory=list)
-    notes: list[str] = Field(default_factory=list)
-    replay_id: str | None = Field(default=None, description="audit id of the re-asked answer")
-
-
-# -- storage ----------------------------------------------------------------------------------
-def db_path() -> Path:
-    return get_settings().data_dir / DB_NAME
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    """This thread's connection to the log at `path` (sqlite connections are not shared across threads)."""
-    conns: dict[str, sqlite3.Connection] = _local.__dict__.setdefault("conns", {})
-    key = str(path)
-    if key not in conns:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        os.close(os.open(key, os.O_CREAT | os.O_RDWR, 0o600))  # owner-only, before sqlite creates it
-        conn = sqlite3.connect(key, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        with _write_lock:
-            conn.executescript(_SCHEMA)
-        conns[key] = conn
-    return conns[key]
-
-
-def _salt(data_dir: Path) -> bytes:
-    """The per-install salt, created once (atomically, so two processes agree on it)."""
     path = data_dir / SALT_NAME
-    if str(path) in _salts:
-        return _salts[str(path)]
-    if not path.is_file():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        tmp = data_dir / f".{SALT_NAME}.{os.getpid()}.{threading.get_ident()}"
-        fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32))
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass  # another thread or process won; use theirs
-        finally:
-            tmp.unlink(missing_ok=True)
-    salt = bytes.fromhex(path.read_text().strip())
-    _salts[str(path)] = salt
-    return salt
+    data_dir.mkdir(parents=True, exist_ok=True)
+    text = _read(path)
+    if text is not None and _SALT.match(text):
+        return bytes.fromhex(text)
+    with FileLock(str(data_dir / f".{SALT_NAME}.lock")):  # two processes must agree on one new salt
+        text = _read(path)
+        if text is None or not _SALT.match(text):
+            if text is not None:
+                _salt_replaced(path.name, text)
+            tmp = data_dir / f".{SALT_NAME}.{os.getpid()}.{threading.get_ident()}"
+            fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+            os.replace(tmp, path)
+            text = path.read_text().strip()
+    return bytes.fromhex(text)
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(errors="replace").strip()
+    except FileNotFoundError:
+        return None
+
+
+def _shared_salt(db) -> bytes:
+    with db.exclusive("audit-salt") as tx:
+        found = tx.query("SELECT value FROM meta WHERE key = ?", ("session_salt",))
+        if found and _SALT.match(found[0][0]):
+            return bytes.fromhex(found[0][0])
+        salt = secrets.token_hex(32)
+        if found:
+            _salt_replaced("the session_salt row", found[0][0])
+            tx.execute("UPDATE meta SET value = ? WHERE key = ?", (salt, "session_salt"))
+        else:
+            tx.execute("INSERT INTO meta (key, value) VALUES (?, ?)", ("session_salt", salt))
+    return bytes.fromhex(salt)
+
+
+def _salt_replaced(where: str, bad: str) -> None:
+    why = "empty" if not bad else f"{len(bad)} characters, not 64 hex digits"
+    log.warning("audit: %s was invalid (%s); a new salt was made. Session hashes made before it can no longer be "
+                "linked to new ones, and conversations saved before are not found.", where, why)
+    _append_quietly(event_entry("salt_replaced", f"invalid session salt replaced ({why})", {"where": where}))
 
 
 def session_hash(session_id: str | None) -> str | None:
     """The session id as the audit log keeps it: salted sha256, so it cannot be read back or guessed."""
     if session_id is None:
         return None
-    salt = _salt(get_settings().data_dir)
-    return hashlib.sha256(salt + b"\0" + str(session_id).encode("utf-8", "replace")).hexdigest()[:32]
+    return hashlib.sha256(_salt() + b"\0" + str(session_id).encode("utf-8", "replace")).hexdigest()[:32]
 
 
 @lru_cache(maxsize=1)
@@ -243,21 +234,19 @@ def _today() -> str:
     return get_settings().today or dt.date.today().isoformat()
 
 
+def _stamp() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+
+
 def _entry(question: Any, answer: Answer, session_id: str | None) -> AuditEntry:
     corpus, fp = _corpus_and_fingerprint()
     keep = _keeper(corpus)
     text = question if isinstance(question, str) else repr(question)
     clean = _clip(text, keep)
     births = frozenset(dates_of_birth(text))
-    calls = []
-    for call in answer.tool_calls:
-        given = _jsonable(call.input)
-        scrubbed = _scrub(given, keep, births)
-        calls.append({"tool": call.tool, "input": scrubbed, "output": _scrub(_jsonable(call.output), keep, births),
-                      "input_redacted": scrubbed != given})
     return AuditEntry(
         id=uuid.uuid4().hex[:16],
-        time=dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"),
+        time=_stamp(),
         session=session_hash(session_id),
         intent=answer.intent,
         status=answer.status,
@@ -265,7 +254,7 @@ def _entry(question: Any, answer: Answer, session_id: str | None) -> AuditEntry:
         question=clean,
         question_redacted=clean != text,
         answer=_scrub(answer.answer, keep, births),
-        tool_calls=calls,
+        tool_calls=[_call(call.tool, call.input, call.output, keep, births) for call in answer.tool_calls],
         citations=[{"marker": c.marker, "doc_id": c.doc_id, "section": c.section, "start": c.start, "end": c.end}
                    for c in answer.citations],
         warnings=_scrub(answer.warnings, keep, births),
@@ -278,38 +267,122 @@ def _entry(question: Any, answer: Answer, session_id: str | None) -> AuditEntry:
     )
 
 
+def _call(tool: str, given: Any, output: Any, keep: Keep | None, births: frozenset[str] = frozenset()) -> dict:
+    given = _jsonable(given)
+    scrubbed = _scrub(given, keep, births)
+    return {"tool": tool, "input": scrubbed, "output": _scrub(_jsonable(output), keep, births),
+            "input_redacted": scrubbed != given}
+
+
+def _store(entry: AuditEntry) -> dict[str, Any]:
+    fields = entry.model_dump(mode="json", exclude={"seq", "time"})
+    return audit_log.append(fields)
+
+
+def _reason(exc: BaseException) -> str:
+    """Why recording failed, without anything the entry held (a driver message may quote a value)."""
+    if isinstance(exc, (ServiceUnavailable, audit_log.AuditKeyError)):
+        return one_line(exc)
+    return type(exc).__name__
+
+
 def record(question: str, answer: Answer, session_id: str | None = None) -> str | None:
     """Append one answer to the audit log; return its audit id (None when auditing is off or failed).
 
-    Never raises into the caller: a failure is logged as a warning that names no identifier.
+    Never raises into the caller. A failure is logged as a warning that names no identifier; with
+    ASSISTANT_AUDIT_REQUIRED=1 the answer itself is turned into a refusal (status `error`, nothing of
+    what was computed left in it), so no answer leaves unaudited.
     """
+    settings = get_settings()
+    if not settings.audit:
+        note_audit_off()
+        if settings.audit_required:
+            refuse(answer, "ASSISTANT_AUDIT=0 turns the log off")
+        return None
     try:
-        if not get_settings().audit:
-            return None
-        entry = _entry(question, answer, session_id)
-        conn = _connect(db_path())
-        with _write_lock:
-            conn.execute(
-                "INSERT INTO answers (id, time, session, intent, status, planner, question, replay_of, entry) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (entry.id, entry.time, entry.session, entry.intent, entry.status, entry.planner, entry.question,
-                 entry.replay_of, entry.model_dump_json()),
-            )
-        return entry.id
-    except Exception as exc:  # noqa: BLE001 - the answer matters more than its audit record
-        log.warning("audit: could not record an answer (%s)", type(exc).__name__)
+        return _store(_entry(question, answer, session_id))["id"]
+    except Exception as exc:  # noqa: BLE001 - the caller decides; see ASSISTANT_AUDIT_REQUIRED
+        reason = _reason(exc)
+        log.warning("audit: could not record an answer (%s)", reason)
+        if settings.audit_required:
+            refuse(answer, reason)
         return None
 
 
+def refuse(answer: Answer, reason: str) -> Answer:
+    """Empty an answer that could not be audited into a refusal, in place (fail closed)."""
+    answer.status = "error"
+    answer.answer = (f"Not answered: the audit log cannot be written ({reason}) and ASSISTANT_AUDIT_REQUIRED=1 "
+                     "refuses answers that are not recorded. Ask your administrator to fix the log.")
+    kept = {"id", "question", "status", "answer", "intent", "planner", "route"}
+    for name, field in type(answer).model_fields.items():  # figures, quotes, facts, options ...: nothing computed stays
+        if name not in kept:
+            setattr(answer, name, field.get_default(call_default_factory=True))
+    return answer
+
+
+def record_call(command: str, tool: str, inputs: Any, output: Any, *, status: str = "answered",
+                summary: str = "", session_id: str | None = None) -> str | None:
+    """Record a command or service call (dose, check-policy, check-claim, narrative, jcode, prices load, FHIR,
+    hooks): its redacted inputs and output. Returns the audit id, None when off or failed (warned).
+
+    Raises AuditUnavailable when the entry cannot be written and ASSISTANT_AUDIT_REQUIRED=1: the caller must
+    then not show the result.
+    """
+    settings = get_settings()
+    if not settings.audit:
+        note_audit_off()
+        if settings.audit_required:
+            raise AuditUnavailable("Refused: ASSISTANT_AUDIT=0 turns the log off and ASSISTANT_AUDIT_REQUIRED=1 "
+                                   "refuses results that are not recorded.")
+        return None
+    try:
+        corpus, fp = _corpus_and_fingerprint()
+        keep = _keeper(corpus)
+        text = summary or command
+        clean = _clip(text, keep)
+        entry = AuditEntry(
+            id=uuid.uuid4().hex[:16], kind="command", command=command, time=_stamp(), session=session_hash(session_id),
+            intent=command, status=status, planner="command", question=clean, question_redacted=clean != text,
+            answer="", tool_calls=[_call(tool, inputs, output, keep)] if tool else [],
+            corpus_fingerprint=fp, app_version=app_version(), today=_today(), replay_of=_replaying.get(),
+        )
+        return _store(entry)["id"]
+    except Exception as exc:  # noqa: BLE001 - see ASSISTANT_AUDIT_REQUIRED
+        reason = _reason(exc)
+        log.warning("audit: could not record `%s` (%s)", command, reason)
+        if settings.audit_required:
+            raise AuditUnavailable(f"Refused: the audit log cannot be written ({reason}) and "
+                                   "ASSISTANT_AUDIT_REQUIRED=1 refuses results that are not recorded.") from None
+        return None
+
+
+def note_audit_off() -> None:
+    """Record, once per process and log, that this process runs with ASSISTANT_AUDIT=0."""
+    target = audit_log.get_db(DB_NAME).target
+    if target in _off_noted:
+        return
+    _off_noted.add(target)
+    _append_quietly(event_entry("audit_off", f"auditing turned off (ASSISTANT_AUDIT=0) by process {os.getpid()}"))
+
+
+def _append_quietly(entry: dict[str, Any]) -> None:
+    try:
+        audit_log.append(entry)
+    except Exception as exc:  # noqa: BLE001 - a note about the log must not stop anything
+        log.warning("audit: could not record the %s event (%s)", entry.get("event"), _reason(exc))
+
+
 # -- reading ----------------------------------------------------------------------------------
-def _rows(sql: str, params: tuple = ()) -> Iterator[AuditEntry]:
-    for (raw,) in _connect(db_path()).execute(sql, params):
-        yield AuditEntry.model_validate_json(raw)
+def _entries(where: str = "", params: tuple = (), order: str = "seq", limit: int | None = None) -> Iterator[AuditEntry]:
+    for row in audit_log.rows(where, params, order, limit):
+        yield AuditEntry.model_validate_json(row.entry)
 
 
-def list_entries(limit: int = 20) -> list[AuditEntry]:
-    """The newest entries first."""
-    return list(_rows("SELECT entry FROM answers ORDER BY time DESC, rowid DESC LIMIT ?", (max(0, int(limit)),)))
+def list_entries(limit: int = 20, *, events: bool = False) -> list[AuditEntry]:
+    """The newest entries first (answers and commands; events too with `events`)."""
+    where = "" if events else "(kind IS NULL OR kind <> 'event')"
+    return list(_entries(where, (), "seq DESC", max(0, int(limit))))
 
 
 def get_entry(entry_id: str) -> AuditEntry | None:
@@ -317,115 +390,22 @@ def get_entry(entry_id: str) -> AuditEntry | None:
     entry_id = (entry_id or "").strip().lower()
     if not _ID.match(entry_id):
         return None
-    found = list(_rows("SELECT entry FROM answers WHERE id = ?", (entry_id,)))
+    found = list(_entries("id = ?", (entry_id,)))
     if not found:
-        found = list(_rows("SELECT entry FROM answers WHERE substr(id, 1, ?) = ? LIMIT 2", (len(entry_id), entry_id)))
+        found = list(_entries("substr(id, 1, ?) = ?", (len(entry_id), entry_id), limit=2))
     return found[0] if len(found) == 1 else None
 
 
 def export(since: dt.date) -> Iterator[dict]:
-    """Entries recorded on or after `since` (UTC), oldest first, as JSON-ready dicts."""
-    for entry in _rows("SELECT entry FROM answers WHERE time >= ? ORDER BY time, rowid", (since.isoformat(),)):
-        yield entry.model_dump(mode="json")
+    """Entries recorded on or after `since` (UTC), oldest first, as JSON-ready dicts with their chain hashes."""
+    for row in audit_log.rows("time >= ?", (since.isoformat(),)):
+        item = AuditEntry.model_validate_json(row.entry).model_dump(mode="json")
+        item["chain"] = {"prev_hash": row.prev_hash, "hash": row.hash, "hmac": row.hmac, "key_id": row.key_id}
+        yield item
 
 
-# -- replay -----------------------------------------------------------------------------------
-def _diff(before: Any, after: Any, path: str = "$", limit: int = 10) -> list[str]:
-    """JSON paths where two values differ (at most `limit`)."""
-    if type(before) is not type(after):
-        return [path]
-    if isinstance(before, dict):
-        out: list[str] = []
-        for key in sorted(set(before) | set(after)):
-            if key not in before or key not in after:
-                out.append(f"{path}.{key}")
-            else:
-                out.extend(_diff(before[key], after[key], f"{path}.{key}", limit))
-            if len(out) >= limit:
-                break
-        return out[:limit]
-    if isinstance(before, list):
-        if len(before) != len(after):
-            return [f"{path} (length {len(before)} → {len(after)})"]
-        out = []
-        for i, (a, b) in enumerate(zip(before, after)):
-            out.extend(_diff(a, b, f"{path}[{i}]", limit))
-            if len(out) >= limit:
-                break
-        return out[:limit]
-    return [] if before == after else [path]
-
-
-def _rerun(tool: str, args: dict) -> Any:
-    from assistant.agent import TOOLS
-
-    if tool not in TOOLS:
-        return {"error": f"unknown tool {tool}"}
-    try:
-        return TOOLS[tool](dict(args))
-    except AssistantError as exc:
-        return {"error": str(exc)}
-
-
-def replay(entry_id: str) -> ReplayResult:
-    """Re-run an entry: each tool call with its recorded inputs, then the redacted question in a fresh session.
-
-    InputError if there is no such entry.
-    """
-    from assistant.agent import ask
-    from assistant.session import SessionStore
-
-    entry = get_entry(entry_id)
-    if entry is None:
-        raise InputError(f"No audit entry {entry_id!r}. `assistant audit list` shows the ids.")
-    corpus, fp = _corpus_and_fingerprint()
-    keep = _keeper(corpus)
-    tools = []
-    for call in entry.tool_calls:
-        after = _scrub(_jsonable(_rerun(call["tool"], call["input"])), keep)
-        paths = _diff(call["output"], after)
-        tools.append(ToolReplay(tool=call["tool"], same=not paths, input_redacted=call.get("input_redacted", False),
-                                differences=paths))
-    token = _replaying.set(entry.id)
-    try:
-        again = ask(entry.question, None, store=SessionStore())
-    finally:
-        _replaying.reset(token)
-    answer_after = redact(again.answer, keep=keep)
-    differences = [f"tool {t.tool}: output differs at {', '.join(t.differences)}" for t in tools if not t.same]
-    if again.status != entry.status:
-        differences.append(f"status: {entry.status} → {again.status}")
-    if again.intent != entry.intent:
-        differences.append(f"intent: {entry.intent} → {again.intent}")
-    if [c["tool"] for c in entry.tool_calls] != [c.tool for c in again.tool_calls]:
-        differences.append("tools called: " + f"{[c['tool'] for c in entry.tool_calls]} → {[c.tool for c in again.tool_calls]}")
-    if answer_after != entry.answer:
-        differences.append("answer text differs")
-    notes = []
-    if entry.question_redacted:
-        notes.append("The question had identifiers redacted; it was re-asked as recorded (redacted).")
-    if any(t.input_redacted for t in tools):
-        notes.append("Some tool inputs had identifiers redacted; those tools were re-run on the redacted inputs.")
-    if entry.session:
-        notes.append("The question was re-asked in a fresh session: facts given in earlier turns are not there.")
-    if fp != entry.corpus_fingerprint:
-        notes.append("The corpus (or chunker/model) changed since this answer was given.")
-    if entry.app_version != app_version():
-        notes.append(f"The app version changed: {entry.app_version} → {app_version()}.")
-    if entry.today != _today():
-        notes.append(f"The answer used {entry.today} as today; set ASSISTANT_TODAY={entry.today} to replay date-dependent figures.")
-    if entry.planner != again.planner:
-        notes.append(f"Planner: recorded {entry.planner!r}, replayed with {again.planner!r}.")
-    return ReplayResult(
-        id=entry.id,
-        same=not differences,
-        tools=tools,
-        status_before=entry.status,
-        status_after=again.status,
-        intent_before=entry.intent,
-        intent_after=again.intent,
-        answer_same=answer_after == entry.answer,
-        differences=differences,
-        notes=notes,
-        replay_id=again.id,
-    )
+def session_entries(session_id: str, limit: int = 50) -> list[AuditEntry]:
+    """A conversation's recorded turns, oldest first (redacted, as stored), from whichever database holds the log."""
+    digest = session_hash(session_id)
+    newest = list(_entries("session = ?", (digest,), "seq DESC", max(0, int(limit))))
+    return newest[::-1]

@@ -1,4 +1,4 @@
-"""`assistant audit list|show|export|replay`: read the audit log and replay an answer."""
+"""`assistant audit list|show|export|replay|verify`: read the audit log, replay an answer, check the chain."""
 
 from __future__ import annotations
 
@@ -10,11 +10,22 @@ import typer
 
 from assistant.errors import AssistantError
 from assistant.jsonlines import one_line
+from assistant.services import ServiceUnavailable
 
 
 def _fail(message: str, code: int = 2) -> None:
     typer.echo(f"Error: {' '.join(message.split())}", err=True)  # one line, whatever the message echoes
     raise typer.Exit(code)
+
+
+def _reading(what):
+    """Run a read of the log: an unreachable database or an unreadable file is one line, never a traceback."""
+    try:
+        return what()
+    except ServiceUnavailable as exc:
+        _fail(str(exc), 2)
+    except sqlite3.Error as exc:
+        _fail(f"cannot read the audit log: {exc}", 1)
 
 
 def register(app: typer.Typer) -> None:
@@ -30,10 +41,7 @@ def register(app: typer.Typer) -> None:
         """The newest answers: id, time, status, intent, planner and the redacted question."""
         from assistant.audit import list_entries
 
-        try:
-            entries = list_entries(limit)
-        except sqlite3.Error as exc:
-            _fail(f"cannot read the audit log: {exc}", 1)
+        entries = _reading(lambda: list_entries(limit))
         if as_json:
             typer.echo(json.dumps([e.model_dump(mode="json") for e in entries], ensure_ascii=False, indent=2))
             return
@@ -51,7 +59,7 @@ def register(app: typer.Typer) -> None:
         """One entry in full, as JSON."""
         from assistant.audit import get_entry
 
-        entry = get_entry(entry_id)
+        entry = _reading(lambda: get_entry(entry_id))
         if entry is None:
             _fail(f"no audit entry {entry_id!r}; `assistant audit list` shows the ids.")
         typer.echo(entry.model_dump_json(indent=2))
@@ -65,11 +73,11 @@ def register(app: typer.Typer) -> None:
             day = dt.date.fromisoformat(since)
         except ValueError:
             _fail(f"--since {since!r} is not a date: use YYYY-MM-DD, e.g. 2026-06-01.")
-        try:
+        def lines() -> None:
             for item in export(day):
                 typer.echo(one_line(json.dumps(item, ensure_ascii=False)))
-        except sqlite3.Error as exc:
-            _fail(f"cannot read the audit log: {exc}", 1)
+
+        _reading(lines)
 
     @audit.command("replay")
     def replay_(
@@ -77,7 +85,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the ReplayResult as JSON."),
     ) -> None:
         """Re-run an answer's tool calls and question; exit 0 if all is the same, 1 if anything differs, 2 for a bad id."""
-        from assistant.audit import replay
+        from assistant.audit_replay import replay
 
         try:
             result = replay(entry_id)
@@ -97,3 +105,38 @@ def register(app: typer.Typer) -> None:
             for note in result.notes:
                 typer.echo(f"  note: {note}")
         raise typer.Exit(0 if result.same else 1)
+
+    @audit.command("verify")
+    def verify_(
+        since: str = typer.Option(None, "--since", metavar="YYYY-MM-DD", help="Check entries from this day (UTC) on."),
+        as_json: bool = typer.Option(False, "--json", help="Print the VerifyReport as JSON."),
+    ) -> None:
+        """Check the hash chain: exit 0 intact; 1 an entry edited, deleted, moved, back-dated, unsigned, or the log cut short."""
+        from assistant.audit_verify import verify
+
+        day = None
+        if since is not None:
+            try:
+                day = dt.date.fromisoformat(since)
+            except ValueError:
+                _fail(f"--since {since!r} is not a date: use YYYY-MM-DD, e.g. 2026-06-01.")
+        report = _reading(lambda: verify(day))
+        if as_json:
+            typer.echo(report.model_dump_json(indent=2))
+            raise typer.Exit(0 if report.ok else 1)
+        span = f"entries {report.first_seq}–{report.last_seq}" if report.entries else "no entries"
+        signed = f", {report.signed} signed (key id {report.key_id or 'unknown'})" if report.signed else ", none signed"
+        head = f"; head file: entry {report.head['seq']}" if report.head else "; no head file"
+        typer.echo(f"Audit log ({report.database}): {report.entries} checked, {span}{signed}{head}.")
+        for note in report.notes:
+            typer.echo(f"  note: {note}")
+        if report.ok:
+            typer.echo("OK: every entry is in place, unchanged and linked to the one before.")
+            raise typer.Exit(0)
+        first = report.findings[0]
+        typer.echo(f"BROKEN: {len(report.findings)} problem(s); the first at {first.line()}")
+        for finding in report.findings[:50]:
+            typer.echo(f"  {one_line(finding.line())}")
+        if len(report.findings) > 50:
+            typer.echo(f"  … and {len(report.findings) - 50} more (--json lists all)")
+        raise typer.Exit(1)

@@ -6,12 +6,18 @@ audit log, but never the question text.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import logging
+import os
 import threading
+
 from pydantic import BaseModel, Field
 
 from assistant.facts import PatientFacts
 from assistant.settings import get_settings
+
+log = logging.getLogger("assistant.session")
 
 
 class Session(BaseModel):
@@ -33,7 +39,13 @@ def session_key(session_id: str) -> str:
 
 
 class SessionStore:
-    """Sessions in memory; with persist=True also on disk (for the CLI's --session)."""
+    """Sessions in memory; with persist=True also stored (for the CLI's --session, and shared app processes).
+
+    Stored sessions live in `<data dir>/sessions/` as files, or, with ASSISTANT_DB_URL set, in the shared
+    PostgreSQL `sessions` table, so a conversation can go on in another app process or machine. A stored
+    session is read again on every turn (another process may have answered the turn before). An
+    unreachable database raises ServiceUnavailable; an unreadable session starts afresh, with a warning.
+    """
 
     def __init__(self, persist: bool = False):
         self.persist = persist
@@ -46,24 +58,60 @@ class SessionStore:
     def get(self, session_id: str | None) -> Session:
         if session_id is None:
             return Session()
+        if self.persist:
+            return self._load(session_id) or Session(id=session_id)
         with self._lock:
-            if session_id in self._items:
-                return self._items[session_id]
-            session = Session(id=session_id)
-            if self.persist and self._path(session_id).is_file():
-                try:
-                    session = Session.model_validate_json(self._path(session_id).read_text())
-                except ValueError:
-                    pass
-            self._items[session_id] = session
-            return session
+            if session_id not in self._items:
+                self._items[session_id] = Session(id=session_id)
+            return self._items[session_id]
+
+    def _load(self, session_id: str) -> Session | None:
+        from assistant.db import get_db, shared
+
+        if shared():
+            _tables(get_db())
+            found = get_db().query("SELECT data FROM sessions WHERE key = ?", (session_key(session_id),))
+            raw = found[0][0] if found else None
+        else:
+            try:
+                raw = self._path(session_id).read_text()
+            except FileNotFoundError:
+                raw = None
+        if raw is None:
+            return None
+        try:
+            return Session.model_validate_json(raw).model_copy(update={"id": session_id})
+        except ValueError:
+            log.warning("session store: a stored session could not be read (damaged?); the conversation starts afresh")
+            return None
 
     def save(self, session: Session) -> None:
         if not (self.persist and session.id):
             return
+        from assistant.db import get_db, shared
+
+        stored = json.dumps(session.model_copy(update={"id": None}).model_dump(mode="json"))
+        if shared():
+            _tables(get_db())
+            get_db().execute(
+                "INSERT INTO sessions (key, data, updated) VALUES (?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET data = excluded.data, updated = excluded.updated",
+                (session_key(session.id), stored, dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")),
+            )
+            return
         path = self._path(session.id)
         path.parent.mkdir(parents=True, exist_ok=True)
-        stored = session.model_copy(update={"id": None})
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(stored.model_dump(mode="json")))
+        tmp = path.with_name(f"{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_text(stored)
         tmp.replace(path)
+
+    def history(self, session_id: str, limit: int = 50) -> list:
+        """The conversation's recorded turns, oldest first, as the audit log keeps them (redacted)."""
+        from assistant.audit import session_entries
+
+        return session_entries(session_id, limit)
+
+
+def _tables(db) -> None:
+    db.ensure_schema("sessions", "", "CREATE TABLE IF NOT EXISTS sessions "
+                     "(key TEXT PRIMARY KEY, data TEXT NOT NULL, updated TEXT NOT NULL)")

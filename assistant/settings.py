@@ -6,7 +6,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,8 +39,36 @@ class Settings(BaseModel):
     )
     audit: bool = Field(
         default=True,
-        description="Append every answer, identifiers redacted, to <data_dir>/audit.sqlite3; 0 turns it off (ASSISTANT_AUDIT).",
+        description="Append every answer and command, identifiers redacted, to the audit log; 0 turns it off, "
+        "and that is itself recorded (ASSISTANT_AUDIT).",
     )
+    audit_required: bool = Field(
+        default=False,
+        description="1: an answer or command whose audit entry cannot be written is refused (fail closed); "
+        "`make run` sets it (ASSISTANT_AUDIT_REQUIRED).",
+    )
+    audit_key_file: Path | None = Field(
+        default=None,
+        description="File holding the HMAC key that signs every audit entry; must lie outside the data dir "
+        "(ASSISTANT_AUDIT_KEY_FILE).",
+    )
+    db_url: str | None = Field(
+        default=None,
+        description="postgresql://user@host:port/db puts the audit log and sessions in PostgreSQL, shared by "
+        "every app process; unset means SQLite and files in the data dir (ASSISTANT_DB_URL).",
+    )
+    index_pause_at: str | None = Field(
+        default=None,
+        description="Test hook: an index build stops itself (SIGSTOP) at this stage, for crash tests "
+        "(ASSISTANT_INDEX_PAUSE_AT).",
+    )
+
+    @field_validator("db_url")
+    @classmethod
+    def _postgres_only(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("ASSISTANT_DB_URL must be a postgresql:// URL (unset it for SQLite in the data dir)")
+        return value
 
 
 def _env(name: str) -> str | None:
@@ -65,6 +93,10 @@ def get_settings() -> Settings:
         ("llm_base_url", _env("ASSISTANT_LLM_BASE_URL")),
         ("today", _env("ASSISTANT_TODAY")),
         ("audit", _env("ASSISTANT_AUDIT")),
+        ("audit_required", _env("ASSISTANT_AUDIT_REQUIRED")),
+        ("audit_key_file", _env("ASSISTANT_AUDIT_KEY_FILE")),
+        ("db_url", _env("ASSISTANT_DB_URL")),
+        ("index_pause_at", _env("ASSISTANT_INDEX_PAUSE_AT")),
     )
     return _cached(key)
 
