@@ -1,7 +1,9 @@
 """One loaded assistant under 16 threads answers exactly as it does sequentially; other processes read alongside.
 
 Every answer is also audited, so these tests double as a check that concurrent writers (threads
-here, a second process in the last test) lose no audit entry and raise no "database is locked".
+here, other processes in the last tests) lose no audit entry, raise no "database is locked", and
+leave one unbroken hash chain. Each test runs on SQLite and on PostgreSQL (ASSISTANT_DB_URL); with
+PostgreSQL two app processes also share conversations.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from assistant import audit, retrieval
+from assistant import audit, audit_log, retrieval
 from assistant.agent import ask
+from assistant.audit_verify import verify
 from assistant.session import SessionStore
 
-from private_data import _one_torch_thread, data_dir  # noqa: F401 - fixtures
+from private_data import _one_torch_thread, data_dir, pg_cluster, pg_url  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.slow
 
@@ -88,6 +91,9 @@ def test_sixteen_threads_answer_as_sequentially(data_dir):
             ids.append(audit_id)
     assert None not in ids and len(set(ids)) == THREADS * PER_THREAD
     assert len(audit.list_entries(10_000)) == len(QUESTIONS) + THREADS * PER_THREAD  # no lost audit write
+    report = verify()
+    assert report.ok, report.findings
+    assert [r.seq for r in audit_log.rows()] == list(range(1, len(QUESTIONS) + THREADS * PER_THREAD + 1))
 
 
 def test_sixteen_conversations_in_one_store(data_dir):
@@ -137,3 +143,41 @@ def test_a_second_process_reads_and_audits_while_this_one_works(data_dir, tmp_pa
     assert len(theirs) == 4
     # both processes wrote to the same audit log: every answer is there
     assert len(audit.list_entries(10_000)) == 4 + local_answers + 4
+    assert verify().ok
+
+
+def test_two_app_processes_write_one_chain_and_share_conversations(data_dir, tmp_path):
+    """Two `assistant ask --jsonl` processes at once, as two app instances behind a load balancer: every answer
+    audited in one unbroken chain; a persisted conversation begun in one process goes on in the other."""
+    exe = str(Path(sys.executable).parent / "assistant")
+    env = dict(os.environ)
+    n = 12
+    procs = []
+    for name in ("a", "b"):
+        lines = [json.dumps({"id": f"{name}{i}", "question": QUESTIONS[i % len(QUESTIONS)]}) for i in range(n)]
+        (tmp_path / f"{name}.jsonl").write_text("\n".join(lines) + "\n")
+        with open(tmp_path / f"{name}.jsonl") as stdin, open(tmp_path / f"{name}.out", "w") as out, \
+                open(tmp_path / f"{name}.err", "w") as err:
+            procs.append(subprocess.Popen([exe, "ask", "--jsonl"], env=env, stdin=stdin, stdout=out, stderr=err, text=True))
+    for proc in procs:
+        assert proc.wait(timeout=540) == 0, [p.read_text() for p in tmp_path.glob("*.err")]
+    answers = [json.loads(line) for name in ("a", "b") for line in (tmp_path / f"{name}.out").read_text().splitlines()]
+    assert len(answers) == 2 * n and {a["status"] for a in answers} <= {"answered", "out_of_scope"}
+    rows = audit_log.rows()
+    assert [r.seq for r in rows if r.kind != "event"] and [r.seq for r in rows] == list(range(1, len(rows) + 1))
+    assert len([r for r in rows if r.kind == "answer"]) == 2 * n
+    assert verify().ok, verify().findings
+
+    session = f"shared-{uuid.uuid4()}"
+    first = subprocess.run([exe, "ask", "What is the Kadcyla dose?", "--session", session, "--json"], env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert json.loads(first.stdout)["status"] == "needs_info", first.stderr
+    second = subprocess.run([exe, "ask", "70 kg metastatic", "--session", session, "--json"], env=env,
+                            capture_output=True, text=True, timeout=300)
+    answer = json.loads(second.stdout)
+    assert answer["status"] == "answered" and "252 mg" in answer["answer"], second.stderr
+    turns = SessionStore(persist=True).history(session)
+    assert [t.status for t in turns] == ["needs_info", "answered"]
+    if audit_log.database().kind == "postgresql":
+        assert not (data_dir / "sessions").exists()  # the conversation lives in the shared database
+
