@@ -103,6 +103,11 @@ def compose_dose(result: dict, cites: Citations) -> str:
         f"{_usd(pay['per_cycle'])} per cycle with waste; {_usd(pay['course'])} for "
         f"{_fig(pay['course_cycles'])} {c(pay['price_per_unit'].get('source'))}".rstrip()
     )
+    if result.get("dose_basis") == "prescribed" and result.get("mg_per_kg"):
+        lvl = result["mg_per_kg"]
+        lines.append(f"- Dose level implied: {_fig(lvl)} ({lvl.get('formula') or 'prescribed mg ÷ weight'})")
+    for note in result.get("notes", []):
+        lines.append(f"- Note: {note}")
     if pay.get("rest_of_course"):
         r = pay["rest_of_course"]
         lines.append(f"- Rest of the course: {_usd(r)} ({r.get('label') or 'this cycle and the ones left'}) {c(r.get('source'))}".rstrip())

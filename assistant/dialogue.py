@@ -23,7 +23,16 @@ def apply(session: Session, said: PatientFacts, decision: Decision) -> tuple[Pat
     """(the facts this turn's tools use, notes for the answer)."""
     if decision.mode == "what_if":
         variant = session.facts.model_copy(deep=True)
-        variant.update(_as_stated(said))
+        said = _as_stated(said)
+        unit = session.facts.value("weight_unit")
+        if decision.intent == "dose" and not said.get("weight") and said.get("age") and unit:
+            age = said.get("age")  # "what if she was 80" after a dose answer is her weight, not her age
+            said.set("weight", float(age.value), evidence=age.evidence, source=age.source)
+            said.forget("age")
+        if decision.intent == "dose" and said.get("weight") and not said.get("weight_unit") and unit:
+            # "what if she was 80" after a dose in kg: 80 kg (said so in the note)
+            said.set("weight_unit", unit, evidence=[], source="typed")
+        variant.update(said)
         from assistant.planners.rules import variant_note
 
         return variant, [variant_note(said)]

@@ -172,7 +172,7 @@ class PatientFacts(BaseModel):
                 case["therapies_not_received"] = self.not_received()
             case["prior_therapies_complete"] = False  # a drug never mentioned is unknown, not missing
         combined = [d for d, f in self.combined_with.items() if f.stated and f.value]
-        if combined and case.get("regimen") in (None, "combination"):
+        if combined:  # a drug stated as given with Kadcyla outweighs an earlier "single agent"
             case["regimen"] = "with_neratinib" if combined == ["neratinib"] else "combination"
             if case["regimen"] == "combination":
                 case["combined_with"] = combined

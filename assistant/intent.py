@@ -147,7 +147,8 @@ def classify(text: str, facts: PatientFacts, similarity=None) -> Intent:
             return Intent("code", 1.0, "rule")
     policy_hit = any(w in low for w in _POLICY_WORDS) or facts.value("payer") is not None or facts.value("unsupported_payer")
     dose_hit = any(re.search(rf"\b{re.escape(w)}\b", low) for w in _DOSE_WORDS)
-    if facts.value("weight") is not None and (dose_hit or facts.value("indication") or len(text) < 40):
+    if (facts.value("weight") is not None or facts.value("prescribed_mg") is not None) and (
+            dose_hit or facts.value("indication") or len(text) < 40):
         if not (policy_hit and not dose_hit):
             return Intent("dose", 1.0, "rule")
     if policy_hit and (facts.value("payer") or facts.value("unsupported_payer") or re.search(r"\bcover|meet|criteria|eligib|qualif|approv", low)):

@@ -16,7 +16,11 @@ _DILUENT = re.compile(r"\b(d5w|d5|dextrose(?:\s*5\s*%)?|5\s*%\s*dextrose|ns|norm
                       r"saline|lactated ringer'?s?|lr|sterile water|swfi)\b", re.IGNORECASE)
 _CODE = re.compile(r"\bJ\d{4}\b", re.IGNORECASE)
 _MINUTES = re.compile(r"\b(?:over|infuse\w*(?:\s+over)?|run\w*\s+over|in)\s+(\d{1,3})\s*(?:min(?:ute)?s?|m)\b", re.IGNORECASE)
-_OBSERVE = re.compile(r"\b(?:observ\w*|monitor\w*|watch\w*)\D{0,20}?(\d{1,3})\s*(?:min(?:ute)?s?|m)\b", re.IGNORECASE)
+_OBSERVE = re.compile(r"\b(?:observ\w*|monitor\w*|watch\w*|obs)\D{0,20}?(\d{1,3})\s*(?:min(?:ute)?s?|m)\b|"
+                      r"\b(\d{1,3})\s*(?:min(?:ute)?s?|m)\s*(?:of\s+)?(?:obs|observation|monitoring)\b", re.IGNORECASE)
+_MICRON = re.compile(r"\b(\d?\.\d{1,2})\s*(?:-\s*)?(?:micron|µm|um|micrometer)s?\b", re.IGNORECASE)
+_NO_FILTER = re.compile(r"\b(?:no|without(?:\s+an?)?|skip(?:ping)?(?:\s+the)?)\s+(?:in-?line\s+)?filter\b", re.IGNORECASE)
+_MATERIAL = re.compile(r"\b(PES|polyethersulfone|nylon|cellulose|PVDF|PTFE)\b", re.IGNORECASE)
 _HER2_LOW = re.compile(r"\bher-?2[\s-]*(low|ultra-?low)\b", re.IGNORECASE)
 
 
@@ -48,7 +52,13 @@ def safety_input(text: str, facts: Any) -> dict[str, Any]:
     if m := _MINUTES.search(text):
         out["infusion_minutes"] = float(m.group(1))
     if m := _OBSERVE.search(text):
-        out["observation_minutes"] = float(m.group(1))
+        out["observation_minutes"] = float(m.group(1) or m.group(2))
+    if m := _MICRON.search(text):
+        out["filter_micron"] = float(m.group(1))
+    if _NO_FILTER.search(text):
+        out["filter_used"] = False
+    if m := _MATERIAL.search(text):
+        out["filter_material"] = m.group(1)
     return out
 
 
@@ -74,7 +84,8 @@ def add_safety(answer: Answer, turn: Any) -> None:
         if f.rule in seen:
             continue  # the tool already reported it in its own result
         if f.severity == "error":
-            errors.append(f"{f.message} {marker}".strip())
+            errors.append(f"{f.message} “{f.quote.quote}” {marker}".strip())
+            answer.warnings.append(f"Label safety (error): {f.message} {marker}".strip())
         else:
             answer.warnings.append(f"Label: {f.message} {marker}".strip())
     if errors:
@@ -82,6 +93,9 @@ def add_safety(answer: Answer, turn: Any) -> None:
         verdict = _verdict(answer)
         if verdict == "meets_criteria":
             head = f"Meets the payer's criteria, but the label says: {' '.join(errors)}"
+        if answer.status == "needs_info":
+            # the label settles it whatever the missing facts are: say so first, still ask for them
+            answer.status = "answered"
         answer.answer = head + "\n" + answer.answer if answer.answer else head
     answer.citations = turn.cites.items
 

@@ -175,8 +175,10 @@ def _in_scope(sentence: str, a: int, b: int, trig: Trigger, found: list[Trigger]
         r = other.rule
         if r.direction == "TERMINATE":
             return False
-        # a history cue ("received", "had") qualifies a mention but never ends a negation, doubt or what-if
-        if r.assertion and r.assertion not in (trig.rule.assertion, "historical") and r.literal not in _NON_BLOCKING:
+        # a history cue ("received", "had") qualifies a mention but never ends a negation, doubt or what-if;
+        # nothing but a terminator ends a what-if ("what if her PCP prescribes instead of onc")
+        if r.assertion and r.assertion not in (trig.rule.assertion, "historical") and r.literal not in _NON_BLOCKING \
+                and trig.rule.assertion != "hypothetical":
             return False
     gap = sentence[a:b]
     if trig.end <= a and _too_far(gap, same_kind, a, b):

@@ -10,7 +10,8 @@ _NUM = r"(?<![\d.])(\d{1,3}(?:\.\d+)?)(?![\d])"
 _MG_PER_KG = re.compile(rf"{_NUM}\s*(?:mg\s*/\s*kg|mg\s+per\s+kg|mg/kilo|mpk|mg\s*kg-1)", re.IGNORECASE)
 _CYCLE = re.compile(r"\bc(\d{1,2})\s*d\d{1,2}\b|\b(?:cycle|cyc|cy|c)\s*#?\s*(\d{1,2})\b(?!\s*(?:kg|lb|mg|%))|"
                     r"\b(\d{1,2})(?:st|nd|rd|th)\s+(?:cycle|dose|infusion|tx|treatment)\b", re.IGNORECASE)
-_FIRST = re.compile(r"\b(?:first|initial|1st|very first)\s+(?:cycle|dose|infusion|tx)\b", re.IGNORECASE)
+_FIRST = re.compile(r"\b(?:first|initial|1st|very first)\s+(?:(?:kadcyla|t-?dm-?1|ever)\s+)?(?:cycle|dose|infusion|tx)\b",
+                    re.IGNORECASE)
 _EVERY = re.compile(r"\b(?:every|q)\s*(\d{1,2})\s*(days?|d|weeks?|wks?|w)\b|\bq(\d)wk?s?\b|\b(weekly|qw|q1w|qwk)\b", re.IGNORECASE)
 _OF = re.compile(r"\b(?:dose|cycle|cyc|c|infusion)\s*#?\s*(\d{1,2})\s*(?:of|/)\s*(\d{1,2})\b", re.IGNORECASE)
 _TIMES = re.compile(r"(?:kadcyla|t-?dm-?1|q3w|q21d?|q\s*21\s*d(?:ays)?|q\s*3\s*w(?:ee)?ks?|mg/kg)[^.;\n]{0,20}?\bx\s?(\d{1,2})\b",
@@ -25,8 +26,15 @@ _INCREASE = re.compile(r"\b(?:dose (?:increase|escalation)|increase (?:the|her|h
 
 
 _FROM_TO = re.compile(rf"\bfrom\s+{_NUM}\s*(?:mg\s*/\s*kg)?\s*(?:to|->|→)\s*{_NUM}\s*mg\s*/\s*kg", re.IGNORECASE)
-_PRESCRIBED = re.compile(r"\b(?:order(?:ed)?(?:\s+dose)?|rx|prescribed|dose\s+(?:of|is|=)|giving|ordered for|order is|"
-                         r"md ordered|onc ordered)\s*(?:is|:|=|for|of)?\s*(\d{2,4}(?:\.\d+)?)\s*mg\b(?!\s*/)", re.IGNORECASE)
+_PRESCRIBED = re.compile(r"\b(?:order(?:ed)?(?:\s+dose)?|orders?\s+(?:says|is|reads|for)|rx|prescribed|dose\s+(?:of|is|=)|giving|"
+                         r"md ordered|onc ordered)\b[^.\d\n]{0,25}?(\d{2,4}(?:\.\d+)?)\s*mg\b(?!\s*/)|"
+                         r"(?<![\d.])(\d{2,4}(?:\.\d+)?)\s*mg\s+(?:ordered|prescribed|order)\b", re.IGNORECASE)
+# "units for 252mg", "how many vials for 300 mg": a dose in mg asked about, as prescribed
+_UNITS_FOR = re.compile(r"\b(?:units|vials|waste|volume|ml|bill)\s+(?:for|of|on)\s+(?:a\s+)?(\d{2,4}(?:\.\d+)?)\s*mg\b(?!\s*/)",
+                        re.IGNORECASE)
+_BACK_TO = re.compile(rf"\b(?:go(?:ing)?|come|coming|get|getting|put (?:her|him) |wants?(?: to go)?|want her)\s*back\s+(?:up\s+)?to\s+"
+                      rf"{_NUM}(?:\s*mg\s*/\s*kg)?|"
+                      rf"\bre-?escalat\w*\s+(?:back\s+)?to\s+{_NUM}", re.IGNORECASE)
 _STOCK = re.compile(r"\b(?:only|just)\s+(?:have|stock|carry|got|has)?\s*(?:the\s+)?(100|160)\s*(?:'?s|mg)?(?:\s*mg)?(?:\s*vials?)?|"
                     r"\b(?:out of|no)\s+(?:the\s+)?(100|160)\s*(?:'?s|mg)?(?:\s*mg)?\s*vials?|"
                     r"\b(100|160)\s*mg\s+vials?\s+only\b", re.IGNORECASE)
@@ -41,8 +49,18 @@ def read(r: Reading) -> None:
             r.put(s, "mg_per_kg", float(m.group(1)), m.start(), m.end(), assertion=_fact(r, s, m))
         if m := _FROM_TO.search(s.text):  # "back up from 3 to 3.6 mg/kg": the level before this one
             r.put(s, "previous_mg_per_kg", float(m.group(1)), m.start(), m.end(), assertion=_fact(r, s, m))
+        if not r.facts.get("prescribed_mg") and (m := _UNITS_FOR.search(s.text)):
+            r.put(s, "prescribed_mg", float(m.group(1)), m.start(1), m.end())
         if m := _PRESCRIBED.search(s.text):
-            r.put(s, "prescribed_mg", float(m.group(1)), m.start(1), m.end(), assertion=_fact(r, s, m))
+            g = 1 if m.group(1) else 2
+            r.put(s, "prescribed_mg", float(m.group(g)), m.start(g), m.end(), assertion=_fact(r, s, m))
+        if m := _BACK_TO.search(s.text):  # "reduced to 3 mg/kg ... can we go back to 3.6?": the level asked for
+            held = r.facts.get("mg_per_kg")
+            if held is not None and held.stated:
+                r.facts.set("previous_mg_per_kg", held.value, evidence=held.evidence, source=r.source)
+            value = float(m.group(1) or m.group(2))
+            r.put(s, "mg_per_kg", value, m.start(), m.end(), assertion="present", strength=1)
+            r.put(s, "dose_increase", True, m.start(), m.end(), strength=1)
         if m := _STOCK.search(s.text):
             strength = int(m.group(1) or m.group(2) or m.group(3))
             stocked = [strength] if (m.group(1) or m.group(3)) else [v for v in (100, 160) if v != strength]

@@ -16,6 +16,7 @@ from assistant.facts import Fact
 _CURRENT = re.compile(r"(?:\bwith|\bplus|\+|&|\bcombined with|\bin combination with|\bcombo with|\bcurrently on|\bnow on|"
                       r"\bon|\bconcurrent|\bconcurrently with|\band)\s*$", re.IGNORECASE)
 _KADCYLA_NEAR = re.compile(r"kadcyla|t-?dm-?1|ado-?trastuzumab|\bit\b", re.IGNORECASE)
+_ADDS = re.compile(r"\b(?:adds?|adding|add on|instead of|swap(?:ping)? (?:in|to)|switch(?:ing)? to)\s*$", re.IGNORECASE)
 _SINGLE = re.compile(r"\b(?:single[- ]?agent|monotherapy|mono\b|as a single|alone|by itself|only)\b", re.IGNORECASE)
 _OUTCOME = [("intolerance", re.compile(r"intoleran|not tolerat|adverse|toxicit|reaction|stopped due to", re.I)),
             ("contraindication", re.compile(r"contraindicat", re.I)),
@@ -58,9 +59,10 @@ def read(r: Reading) -> None:
             if assertion == "present" and r.note and s.section in ("plan", "meds") or near_kadcyla and assertion == "present":
                 _combined(r, s, m)
                 continue
-            if assertion == "present" and _CURRENT.search(before[-12:]) and m.term in ("neratinib", "pertuzumab", "tucatinib",
-                                                                                          "capecitabine", "lapatinib"):
-                _combined(r, s, m)
+            adds = _ADDS.search(before[-14:])
+            if (adds or _CURRENT.search(before[-12:]) and assertion != "absent") and assertion != "historical" \
+                    and m.term in ("neratinib", "pertuzumab", "tucatinib", "capecitabine", "lapatinib"):
+                _combined(r, s, m, assertion)  # "+ perjeta", "what if onc adds pertuzumab", "instead of neratinib"
                 continue
             if assertion == "present":
                 # a drug named in a statement about the patient ("herceptin 2019", "TH x12", "62F ... TCHP") was
@@ -132,10 +134,11 @@ def _strength(assertion: str) -> int:
     return {"absent": 3, "historical": 2, "present": 2, "possible": 1, "hypothetical": 0}[assertion]
 
 
-def _combined(r: Reading, s, m: terms.Mention) -> None:
+def _combined(r: Reading, s, m: terms.Mention, assertion="present") -> None:
     if m.term in ("kadcyla", "taxane", "trastuzumab", "margenza", "enhertu"):
         return
-    r.facts.combined_with[m.term] = Fact[bool](value=True, evidence=[r.evidence(s, m.start, m.end)], source=r.source)
+    r.facts.combined_with[m.term] = Fact[bool](value=True, assertion=assertion, evidence=[r.evidence(s, m.start, m.end)],
+                                               source=r.source)
 
 
 def _trial(r: Reading, s, m: terms.Mention) -> None:

@@ -9,13 +9,14 @@ from assistant.extract.reading import Reading
 # A number is read whole: no digits taken from inside 10070, 1,070 or 1e308.
 _NUM = r"(?<![\d.,eE])(\d{1,4}(?:\.\d+)?)(?!\d|,\d|\.\d|[eE]\d)"
 _UNIT = r"(kgs?|kilo(?:gram)?s?|kilos|lbs?|pounds?|#)(?![a-z/])"
-# A minus sign before the number is kept (not after a digit: "60-70 kg" is a range), so that "-70 kg"
-# reaches the calculator as an impossible weight instead of silently becoming 70 kg.
-_WEIGHT = re.compile(rf"(?:\b(?:wt|weight|weighs|weighing)\s*(?:is|of|=|:)?\s*)?(?:(?<![\w.])([-−–])\s?)?{_NUM}\s*-?\s*{_UNIT}",
+# A minus sign touching the number is kept (not after a digit: "60-70 kg" is a range; not a spaced dash:
+# "today - 70 kg"), so that "-70 kg" reaches the calculator as an impossible weight instead of 70 kg.
+_WEIGHT = re.compile(rf"(?:\b(?:wt|weight|weighs|weighing)\s*(?:is|of|=|:)?\s*)?(?:(?<![\w.])([-−])(?=\d))?{_NUM}\s*-?\s*{_UNIT}",
                      re.IGNORECASE)
 _LONE_UNIT = re.compile(r"^\s*(?:in\s+)?(kgs?|kilo(?:gram)?s?|lbs?|pounds?)\s*\.?\s*$", re.IGNORECASE)
 _BARE = re.compile(rf"\b(?:wt|weight|weighs|weighing)\s*(?:is|of|=|:)?\s*{_NUM}\b(?!\s*(?:mg|kg|lb|%|mm|cm|y|\.\d))", re.IGNORECASE)
 _LONE_NUMBER = re.compile(rf"^\s*{_NUM}\s*\.?\s*$")
+_NUMBER_BEFORE = re.compile(rf"^\s*{_NUM}\s+(?:mbc|ebc|metastatic|adjuvant|adj|pt|patient|kadcyla|t-?dm1|dose)\b", re.IGNORECASE)
 _NUMBER_PATIENT = re.compile(rf"\b(?:a|an|for)\s+{_NUM}\s+(?:patient|pt|woman|man|female|male|lady|gentleman)\b", re.IGNORECASE)
 
 
@@ -50,7 +51,7 @@ def read(r: Reading) -> None:
             r.put(s, "weight_unit", _unit(m.group(g)), m.start(g), m.end(g))
             break
     for s in r.sentences:
-        if (m := _BARE.search(s.text)) or (m := _NUMBER_PATIENT.search(s.text)) or (
+        if (m := _BARE.search(s.text)) or (m := _NUMBER_PATIENT.search(s.text)) or (m := _NUMBER_BEFORE.search(s.text)) or (
                 len(r.sentences) == 1 and (m := _LONE_NUMBER.match(s.text))):
             r.put(s, "weight", float(m.group(1)), m.start(1), m.end(1))
             return

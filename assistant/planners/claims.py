@@ -13,7 +13,10 @@ _CODE = re.compile(r"\b(J\d{4}|Q\d{4}|9\d{4})\b", re.IGNORECASE)
 _MODIFIER = re.compile(r"\b(JZ|JW|25|59)\b", re.IGNORECASE)
 _UNITS = re.compile(r"(?:\bx\s*|×\s*|\bunits?\s*[:=]?\s*|\bqty\s*[:=]?\s*)(\d{1,4}(?:\.\d+)?)\b|\b(\d{1,4}(?:\.\d+)?)\s*(?:units?|u)\b",
                     re.IGNORECASE)
-_NDC = re.compile(r"\b(\d{5}-\d{3,4}-\d{1,2}|\d{11})\b(?:\s*(?:N4)?\s*(ML|UN)\s*(\d+(?:\.\d+)?))?", re.IGNORECASE)
+# "J9358-JZ 252": the number right after the code and its modifier is the unit count
+_BARE_UNITS = re.compile(r"\W{0,3}(?:J[WZ]\W{0,3})?(\d{1,4}(?:\.\d+)?)\b(?!\s*(?:mg|kg|lbs?|%|ml|mcg|/))", re.IGNORECASE)
+_NDC = re.compile(r"\b(\d{5}-\d{3,4}-\d{1,2}|\d{11})\b(?:\s*(?:N4)?\s*(?:(ML|UN)\s*(\d+(?:\.\d+)?)|(\d+(?:\.\d+)?)\s*(ml|un|vials?)\b))?",
+                  re.IGNORECASE)
 _ICD = re.compile(r"\b([A-TV-Z]\d{2}(?:\.\d{1,4})?)\b")
 _POS = re.compile(r"\b(?:pos|place of service)\s*[:#=]?\s*(\d{2})\b", re.IGNORECASE)
 _LONE_MODIFIER = re.compile(r"\b(JZ|JW)\b(?:\s*(?:line|modifier))?\s*(?:x|×|:|=)?\s*(\d{1,4}(?:\.\d+)?)\s*(?:units?|u)?\b",
@@ -30,18 +33,24 @@ def claim_args(text: str, facts: PatientFacts) -> tuple[dict[str, Any], list[str
         window = text[m.end():end]
         if re.fullmatch(r"\d{5}", m.group(1)) and not m.group(1).startswith("96"):
             continue  # a five-digit number that is not an administration code (a ZIP, an amount)
-        units = _UNITS.search(window)
+        units = _UNITS.search(window) or _BARE_UNITS.match(window)
         mods = [x.upper() for x in _MODIFIER.findall(window[:20])]
         line: dict[str, Any] = {"code": m.group(1).upper(), "modifiers": mods[:1],
-                                "units": float(units.group(1) or units.group(2)) if units else 1.0}
+                                "units": float(next(g for g in units.groups() if g)) if units else 1.0}
         lines.append(line)
         taken.append((m.start(), m.end() + (units.end() if units else 0)))
     for m in _LONE_MODIFIER.finditer(text):
         if any(a <= m.start() <= b for a, b in taken):
             continue
         lines.append({"code": "J9354", "modifiers": [m.group(1).upper()], "units": float(m.group(2))})
-    ndcs = [{"ndc": m.group(1), **({"qualifier": "N4", "unit": m.group(2).upper(), "quantity": float(m.group(3))}
-                                   if m.group(2) else {})} for m in _NDC.finditer(text)]
+    ndcs = []
+    for m in _NDC.finditer(text):
+        unit = (m.group(2) or m.group(5) or "").upper()
+        quantity = m.group(3) or m.group(4)
+        entry: dict[str, Any] = {"ndc": m.group(1)}
+        if unit and quantity:  # "50242-0088-01 5mL", "N4 ML 5": qualifier N4 is the only one used for NDCs
+            entry.update(qualifier="N4", unit="UN" if unit.startswith(("UN", "VIAL")) else "ML", quantity=float(quantity))
+        ndcs.append(entry)
     drug = next((ln for ln in lines if ln["code"] == "J9354" and ln["modifiers"] != ["JW"]), None)
     if drug is not None and ndcs:
         drug["ndcs"] = ndcs

@@ -185,9 +185,18 @@ def _price(turn: Turn) -> Answer:
 
 def _documents(turn: Turn) -> Answer:
     query = turn.clean
-    if turn.mode == "follow_up" and turn.session.last_query:
+    payer = turn.facts.value("payer")
+    if turn.mode == "follow_up" and turn.session.last_intent == "policy" and payer:
+        query = f"{PAYER_DOC_NAMES.get(payer, payer)}: {query}"  # "and for the renewal what do they need?"
+    elif turn.mode == "follow_up" and turn.session.last_query:
         query = f"{turn.session.last_query} — {query}"
-    return _document(turn, query, turn.said)
+    said = turn.said
+    if payer and not said.value("payer") and turn.mode == "follow_up":
+        said = turn.facts
+    return _document(turn, query, said)
+
+
+PAYER_DOC_NAMES = {"centene": "Centene CP.PHAR.229", "oscar": "Oscar CG101"}
 
 
 # -- several questions in one message ------------------------------------------------------------
@@ -195,8 +204,10 @@ def _multi(turn: Turn, decision: Decision) -> Answer:
     from assistant.intent import classify
 
     texts, statuses, missing = [], [], []
+    from assistant.routing import part_kind
+
     for i, part in enumerate(decision.parts, 1):
-        intent = classify(f"{part} {turn.clean}" if len(part) < 25 else part, turn.said).name
+        intent = part_kind(part) or classify(f"{part} {turn.clean}" if len(part) < 25 else part, turn.said).name
         if intent == "out_of_scope" and i > 1:
             intent = "document"
         handler = HANDLERS.get(intent)

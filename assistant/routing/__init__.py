@@ -75,6 +75,15 @@ def _next_cycle(t: str, s: State, f: PatientFacts) -> bool:
         and not cues.COURSE.search(t)
 
 
+def _payment(t: str, s: State, f: PatientFacts) -> bool:
+    return s.last_intent == "dose" and s.has_dose and _short(t, 80) and bool(cues.PAYMENT.search(t)) \
+        and not cues.COURSE.search(t) and f.value("weight") is None
+
+
+def _policy_follow_up(t: str, s: State, f: PatientFacts) -> bool:
+    return s.last_intent == "policy" and _short(t, 80) and bool(cues.FOLLOW_UP.search(t) or cues.DURATION.search(t))
+
+
 def _course(t: str, s: State, f: PatientFacts) -> bool:
     return s.last_intent == "dose" and s.has_dose and _short(t, 80) and bool(cues.COURSE.search(t))
 
@@ -105,8 +114,9 @@ def _code_follow_up(t: str, s: State, f: PatientFacts) -> bool:
 
 
 def _document_follow_up(t: str, s: State, f: PatientFacts) -> bool:
-    return s.last_intent == "document" and _short(t, 70) and bool(cues.FOLLOW_UP.search(t)) and f.value("weight") is None \
-        and not f.value("payer")
+    tiny = len(t.split()) <= 3 and not f.stated()  # "fax #", "phone?"
+    return s.last_intent == "document" and _short(t, 70) and bool(cues.FOLLOW_UP.search(t) or tiny) \
+        and f.value("weight") is None and not f.value("payer")
 
 
 def _multi(t: str, s: State, f: PatientFacts) -> bool:
@@ -123,11 +133,15 @@ ROUTES: tuple[Route, ...] = (
     Route("what_if", _what_if, lambda t, s, f: s.last_intent or "dose", "what_if"),
     Route("next_cycle", _next_cycle, lambda t, s, f: "dose", "next_cycle"),
     Route("course", _course, lambda t, s, f: "dose", "course"),
+    Route("payment", _payment, lambda t, s, f: "dose", "rerun"),
     Route("cycle_for_patient", _cycle_for_patient, lambda t, s, f: "dose", "rerun"),
     Route("fact_reply", _fact_reply, _last, "rerun"),
     Route("pending_reply", _pending_short, lambda t, s, f: s.pending or "dose", "rerun"),
     Route("code_follow_up", _code_follow_up, lambda t, s, f: "code", "follow_up"),
     Route("document_follow_up", _document_follow_up, lambda t, s, f: "document", "follow_up"),
+    Route("policy_follow_up", _policy_follow_up,
+          lambda t, s, f: "policy" if cues.DURATION.search(t) and not re.search(r"renew|continu|reauth", t, re.I) else "document",
+          "follow_up"),
     Route("price", _price, lambda t, s, f: "price"),
     Route("multi_part", _multi, lambda t, s, f: "multi", "multi"),
 )
@@ -140,6 +154,11 @@ def split_parts(text: str) -> list[str]:
         return [text]
     kinds = {_kind(p) for p in pieces}
     return pieces if len(kinds) > 1 and None not in kinds else [text]
+
+
+def part_kind(part: str) -> str | None:
+    """What one part of a multi-part message asks for, by its words: policy, dose, code, or None."""
+    return _kind(part)
 
 
 def _kind(part: str) -> str | None:

@@ -20,11 +20,15 @@ NEXT_CYCLE = re.compile(
 COURSE = re.compile(r"\b(?:whole|entire|full|total|all)\b.{0,20}\b(?:course|cycles|treatment|year)\b|\b(?:the|a|per|over)\s+"
                     r"(?:course|year)\b|\bover\s+\d{1,2}\s+cycles\b|\bannual(?:ly)?\b|\byearly\b|\btotal for\b|\bcourse total\b",
                     re.IGNORECASE)
+PAYMENT = re.compile(r"\b(?:medicare|pay|pays|paid|payment|amt|amount|cost|costs|reimburse\w*|allowable|\$)", re.IGNORECASE)
+DURATION = re.compile(r"\b(?:how long|duration|approved for|approval (?:length|period)|auth(?:orization)? (?:length|period|good for)|"
+                      r"how many months|long'?s the auth|months?)\b", re.IGNORECASE)
 FOLLOW_UP = re.compile(r"^\s*(?:and|also|plus|what about|how about|same for|and for|and the|the|which|so|then|ok and|"
                        r"how long|how often|how much|is that|does that|is it|does it|can it|what's|whats)\b", re.IGNORECASE)
-CLAIM = re.compile(r"\b(?:claim|claims|billed|billing (?:lines|looks?)|cms[- ]?1500|ub[- ]?04|does this look right|look right|"
+CLAIM = re.compile(r"\b(?:claim|claims|billed|billing (?:lines|looks?)|cms[- ]?1500|ub[- ]?04|does this look right|look right|look ok|"
                    r"check (?:this|my|the) (?:claim|billing|lines|codes)|line items?|units? billed)\b", re.IGNORECASE)
-CLAIM_LINE = re.compile(r"\bj\d{4}\b[^.\n]{0,30}?\b\d{1,4}\s*(?:units?|u)\b|\b(?:units?|x)\s*\d{1,4}\b", re.IGNORECASE)
+CLAIM_LINE = re.compile(r"\bj\d{4}\b[^.\n]{0,30}?\b\d{1,4}\s*(?:units?|u)\b|\b(?:units?|x)\s*\d{1,4}\b|"
+                        r"\bj\d{4}(?:\s*-\s*j[wz])?\s*(?:x|×|:)?\s*\d{1,4}\b", re.IGNORECASE)
 PRICE = re.compile(r"\b(?:payment (?:rate|limit)|asp|reimburse\w*|allowable|allowed amount|pay(?:s|ment)? per (?:mg|unit)|"
                    r"per[- ]unit (?:rate|price|payment)|rate this quarter|price per mg|how much does medicare pay)\b",
                    re.IGNORECASE)
