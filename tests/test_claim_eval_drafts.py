@@ -1,6 +1,6 @@
-"""The issue-17 eval drafts (evals/drafts/tools_17.yaml) checked against the tools themselves.
+"""The issue-17 eval cases (evals/cases/tools_17.yaml) checked against the tools themselves.
 
-The chat does not route to these tools yet, so the suite does not run the drafts; this test makes sure
+The suite runs these cases through the chat; this test makes sure
 their expected figures, outputs and quotes are what calculate_dose, check_claim and check_safety give,
 so that a draft failing later is the chat's fault, not the draft's.
 """
@@ -22,7 +22,7 @@ from assistant.tools.claims import check_claim
 from assistant.tools.dose import build_request, calculate_dose
 
 ROOT = Path(__file__).resolve().parent.parent
-DRAFTS = ROOT / "evals" / "drafts" / "tools_17.yaml"
+DRAFTS = ROOT / "evals" / "cases" / "tools_17.yaml"
 CLAIMS = ROOT / "evals" / "cases" / "claims"
 CATEGORIES = {"dose", "policy", "code", "document", "multi_turn", "out_of_scope", "bad_input", "injection"}
 
