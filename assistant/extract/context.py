@@ -98,13 +98,15 @@ def triggers(sentence: str, is_question: bool) -> list[Trigger]:
     rx, by_literal = _matcher()
     found = []
     about_rules = is_question and not SUBJECT.search(sentence)
-    pos = 0
+    pos, last_end = 0, -1
     while (m := rx.search(sentence, pos)) is not None:
+        pos = m.start() + 1  # overlapping triggers count too: "was not given" holds "was not" and "not given"
+        if m.end() <= last_end:
+            continue  # inside a longer trigger already found ("not" in "has not had")
         rules_here = [r for r in by_literal[m.group(0).lower()] if not r.at_end or _AT_END.match(sentence, m.end())]
-        if not rules_here:  # ": no" in ": no evidence of ..." is not an answer: read "no evidence" from here on
-            pos = m.start() + 1
+        if not rules_here:  # ": no" in ": no evidence of ..." is not an answer: read "no evidence" instead
             continue
-        pos = m.end()
+        last_end = m.end()
         for r in rules_here:
             if r.question_only and not (about_rules or is_question and r.literal in ALWAYS_ASKING):
                 continue
@@ -112,6 +114,9 @@ def triggers(sentence: str, is_question: bool) -> list[Trigger]:
     return found
 
 
+# Between a trigger and the first thing it qualifies, only a new list item ends its reach; a colon or a
+# bracket does not ("none of the following: herceptin", "per pt report (unverified) she had taxotere").
+_ITEM_BREAK = re.compile(r",|\band\b|\bor\b|\+|&|;", re.IGNORECASE)
 _SEPARATOR = re.compile(r",|\band\b|\bor\b|/|\+|&|\(|\)|-(?=\s)|:", re.IGNORECASE)
 
 
@@ -158,7 +163,10 @@ def assertion_of(sentence: str, start: int, end: int, same_kind: list[tuple[int,
         if not _in_scope(sentence, a, b, trig, found, same_kind):
             continue
         # a list item's own answer ("taxotere yes", "Enhertu: not received") outranks a trigger further off
-        rank = PRIORITY.index(r.assertion) - (10 if r.at_end or (trig.start >= end and trig.start - end <= 3) else 0)
+        # a list item's own answer ("taxotere yes", "Enhertu: not received") outranks a trigger further off;
+        # an adjacent history word ("no taxane given") does not outrank a negation
+        adjacent = trig.start >= end and trig.start - end <= 3 and r.assertion != "historical"
+        rank = PRIORITY.index(r.assertion) - (10 if r.at_end or adjacent else 0)
         if best is None or rank < best[0]:
             best = (rank, trig)
     if best is None:
@@ -180,6 +188,12 @@ def _in_scope(sentence: str, a: int, b: int, trig: Trigger, found: list[Trigger]
         if r.assertion and r.assertion not in (trig.rule.assertion, "historical") and r.literal not in _NON_BLOCKING \
                 and trig.rule.assertion != "hypothetical":
             return False
+    # a slash inside a trigger ("h/o", "s/p", "w/o") is not a list separator ("no h/o herceptin")
+    chars = list(sentence)
+    for other in found:
+        if other.start >= a and other.end <= b and "/" in other.rule.literal:
+            chars[other.start:other.end] = "x" * (other.end - other.start)
+    sentence = "".join(chars)
     gap = sentence[a:b]
     if trig.end <= a and _too_far(gap, same_kind, a, b):
         return False
@@ -196,7 +210,7 @@ def _in_scope(sentence: str, a: int, b: int, trig: Trigger, found: list[Trigger]
             continue
         # the words before the list's first item are the trigger's own ("possibly got a ..."); after it,
         # only list glue may come between the items
-        if not first and not _list_continues(sentence[cursor:s]) or first and _SEPARATOR.search(sentence[cursor:s]):
+        if not first and not _list_continues(sentence[cursor:s]) or first and _ITEM_BREAK.search(sentence[cursor:s]):
             return False
         cursor, first = e, False
-    return _list_continues(sentence[cursor:b]) if not first else not _SEPARATOR.search(sentence[cursor:b])
+    return _list_continues(sentence[cursor:b]) if not first else not _ITEM_BREAK.search(sentence[cursor:b])

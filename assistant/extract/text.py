@@ -56,6 +56,11 @@ _QUESTION_START = re.compile(r"^\s*(?:q\s*:\s*|question\s*:\s*)?(?:and\s+|so\s+|
                              r"how|when|who|why|must|has|have|did)\b", re.IGNORECASE)
 
 
+# "for metastatic does T-DM1 need prior herceptin": an auxiliary verb early in the sentence, then a subject
+_ASK_SOON = re.compile(r"^\s*(?:\S+\s+){1,3}(?:does|do|is|are|can|should|would|will)\s+(?:it|she|he|they|the|a|an|this|that|"
+                       r"t-?dm-?1|kadcyla|centene|oscar|ambetter|medicaid|pt|patient|prior|an?)\b", re.IGNORECASE)
+
+
 def sentences(message: str) -> list[Sentence]:
     heads = sections(message)
     out: list[Sentence] = []
@@ -63,7 +68,7 @@ def sentences(message: str) -> list[Sentence]:
     for m in [*_END.finditer(message), None]:
         end = m.start() if m else len(message)
         piece = message[pos:end]
-        question = bool(m and m.group(0) == "?") or bool(_QUESTION_START.match(piece))
+        question = bool(m and m.group(0) == "?") or bool(_QUESTION_START.match(piece)) or bool(_ASK_SOON.match(piece))
         if piece.strip():
             lead = len(piece) - len(piece.lstrip())
             text = piece.strip()

@@ -42,6 +42,10 @@ def read(r: Reading) -> None:
         for m in found:
             before = s.text[:m.start]
             assertion = r.assertion(s, m.start, m.end, spans, default="present")
+            if label := _LABEL.match(s.text, m.end):
+                if any(d.start >= label.end() for d in found) and m.term in ("her2_directed", "taxane", "trastuzumab"):
+                    continue  # "Prior HER2 therapy: trastuzumab ...": a heading; the drugs after it are read themselves
+                assertion = _label_answer(s, label.end(), s.is_question) or assertion
             if assertion == "historical" and s.is_question and not context.SUBJECT.search(s.text):
                 assertion = "possible"  # "can kadcyla be used after enhertu?" asks about a history, states none
             if m.term in REQUESTED:
@@ -96,6 +100,23 @@ def _only(r: Reading, s, m: re.Match, found: list[terms.Mention]) -> None:
         if group not in named and group not in r.facts.therapies:
             r.facts.therapies[group] = Fact[bool](value=True, assertion="absent", evidence=[r.evidence(s, m.start(), m.end())],
                                                   source=r.source)
+
+
+_LABEL = re.compile(r"\s*(?::|=|-\s)\s*")
+_ANSWER_END = re.compile(r"[;|\n]|,\s*(?=[A-Za-z][\w /-]{1,30}:)")
+
+
+def _label_answer(s, start: int, is_question: bool):
+    """The assertion a field's value gives its label: 'none', 'never', '?' ... or None to keep the mention's own."""
+    end = _ANSWER_END.search(s.text, start)
+    value = s.text[start:end.start() if end else len(s.text)]
+    found = [t for t in context.triggers(value, is_question) if t.rule.assertion]
+    for wanted in ("absent", "possible", "hypothetical", "historical"):
+        if any(t.rule.assertion == wanted for t in found):
+            return wanted
+    if _HISTORY_AFTER.match(value) or re.search(r"\b(?:19|20)\d\d\b|\bx\s?\d", value):
+        return "historical"
+    return "possible" if not value.strip() else None
 
 
 def _single_is_kadcyla(text: str, m: re.Match, found: list[terms.Mention]) -> bool:
