@@ -33,8 +33,14 @@ class Reading:
     _map: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        from assistant.normalize import normalize
+
         self.original = self.message
-        self.message, self._map = spelling.normalize(self.message)
+        # one normal form (NFKC, no invisible characters, look-alikes folded), then spelling slips corrected;
+        # the two offset maps compose, so evidence always quotes the message as typed
+        normal, to_original = normalize(self.message)
+        self.message, to_normal = spelling.normalize(normal)
+        self._map = [to_original[i] for i in to_normal]
         self.sentences = sentences(self.message)
         self.note = is_note(self.message)
         if self.note and self.source == "typed":
