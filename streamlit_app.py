@@ -265,6 +265,21 @@ def render_computation(answer: Answer, index: int) -> None:
                 st.caption(ui.escape_md(note))
 
 
+def _choose(text: str) -> None:
+    st.session_state.chosen = text
+
+
+def render_choices(answer: Answer, index: int) -> None:
+    """A missing fact with few possible values: one button per value; a click sends it as the reply."""
+    if index != len(st.session_state.history) - 1:
+        return  # only the latest answer's question can still be answered
+    for fact, choices in answer.options.items():
+        cols = st.columns(len(choices) + 1)
+        cols[0].caption(ui.escape_md(fact))
+        for col, choice in zip(cols[1:], choices):
+            col.button(choice, key=f"choice_{index}_{fact}_{choice}", on_click=_choose, args=(choice,))
+
+
 def render_facts(answer: Answer) -> None:
     """'What I read': each fact, how it was meant, and the words it came from (correct it in the panel)."""
     rows = ui.fact_rows(answer.facts)
@@ -295,6 +310,7 @@ def render_answer(answer: Answer, index: int) -> None:
         st.warning("Grounding check: " + ui.escape_md(note))
     for kind, view in views:
         render_structured(kind, view)
+    render_choices(answer, index)
     render_citations(answer)
     render_facts(answer)
     render_computation(answer, index)
@@ -316,6 +332,7 @@ loading_note = st.empty()  # filled at the end, once the page has been sent
 
 session = _state()
 prompt = st.chat_input("Ask about a Kadcyla dose, coverage criteria or a code, e.g. 70 kg, metastatic: dose, vials, waste?")
+prompt = prompt or st.session_state.pop("chosen", None)  # a choice button answers the assistant's question
 for i, turn in enumerate(st.session_state.history):
     with st.chat_message("user"):
         st.markdown(ui.escape_md(turn.question))

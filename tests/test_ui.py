@@ -125,13 +125,28 @@ def test_each_footnote_expands_to_its_quote_title_section_publisher_date_and_rev
 def test_follow_up_questions_fill_the_dose(app):
     say(app, "What's the dose?")
     assert "What is the patient's weight" in page_text(app)
-    say(app, "72 kg")
-    assert "metastatic breast cancer (mBC) or early breast cancer" in page_text(app)
+    say(app, "72 kg")  # the per-cycle dose is shown at once; only the course waits for the indication
+    assert "the course differs" in page_text(app)
     assert app.sidebar.number_input(key="fact_weight").value == 72.0  # understood from the chat, shown in the panel
     say(app, "metastatic")
     assert table_rows(app, "Item")["Dose"]["Value"] == "259.2 mg"
     assert "259.2 mg" in page_text(app)
     assert len(app.chat_message) == 6  # three questions, three answers, in order
+
+
+def test_a_missing_fact_is_offered_as_buttons_and_a_click_answers(app):
+    say(app, "Kadcyla dose for 72 kg")
+    buttons = {b.label: b for b in app.button if b.key and b.key.startswith("choice_")}
+    assert set(buttons) == {"mBC", "EBC (adjuvant)"}
+    buttons["mBC"].click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    last = app.session_state["history"][-1]
+    assert last.question == "mBC" and last.status == "answered" and not last.missing
+    assert only_dose(last)["indication"] == "mbc"
+
+
+def only_dose(answer):
+    return next(c.input for c in answer.tool_calls if c.tool == "calculate_dose")
 
 
 def test_policy_question_marks_each_criterion_with_the_policys_words(app):
