@@ -129,6 +129,13 @@ ROWS = [
     ("full course $", DOSE, "course", "dose"),
     ("cycle 3 dose", DOSE, "cycle_for_patient", "dose"),
     ("C5D1", DOSE, "cycle_for_patient", "dose"),
+    ("vials?", DOSE, "dose_follow_up", "dose"),
+    ("and the JW units", DOSE, "dose_follow_up", "dose"),
+    ("how many mL do we draw", DOSE, "dose_follow_up", "dose"),
+    ("ok back to her real numbers - vials?", DOSE, "dose_follow_up", "dose"),
+    ("what size bag", DOSE, "dose_follow_up", "dose"),
+    ("And what's the pembrolizumab dose for her?", DOSE, "classify:rule", "out_of_scope"),
+    ("and the herceptin dose", DOSE, "classify:rule", "out_of_scope"),
     # -- follow-ups on a code answer or a document answer ----------------------------------------------
     ("and which NDC is the bigger vial?", CODE, "code_follow_up", "code"),
     ("and the 160", CODE, "code_follow_up", "code"),
@@ -198,9 +205,9 @@ ROWS = [
 # The same replies and follow-ups in a fresh conversation are new questions, not replies.
 FRESH_ROWS = [(text, FRESH) for text, state, name, _ in ROWS if name in ("fact_reply", "pending_reply", "correction", "what_if",
                                                                         "next_cycle", "course", "code_follow_up",
-                                                                        "document_follow_up", "cycle_for_patient")]
+                                                                        "document_follow_up", "cycle_for_patient", "dose_follow_up")]
 FOLLOW_UP_ROUTES = {"fact_reply", "pending_reply", "correction", "what_if", "next_cycle", "course", "code_follow_up",
-                    "document_follow_up", "cycle_for_patient"}
+                    "document_follow_up", "cycle_for_patient", "dose_follow_up", "payment", "policy_follow_up"}
 
 
 @pytest.mark.parametrize(("text", "state", "name", "intent"), ROWS, ids=[f"{r[2]}:{r[0][:40]}" for r in ROWS])

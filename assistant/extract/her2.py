@@ -55,9 +55,16 @@ def read(r: Reading) -> None:
             r.put(s, "her2_positive", False, m.start(), m.end(), assertion=_stated(r, s, m, negative=True))
 
 
+_AWAITED = {"pending", "awaiting", "tbd", "to be confirmed"}  # said of the test still to come (ISH), not of a score in hand
+
+
 def _stated(r: Reading, s, m, negative: bool = False):
     """A result is a fact unless asked about or put as a what-if; 'not HER2+' makes it absent."""
-    found = r.assertion(s, m.start(), m.end())
+    from assistant.extract.context import assertion_of
+
+    found, trigger = assertion_of(s.text, m.start(), m.end(), [], s.is_question)
+    if found == "possible" and trigger is not None and trigger.rule.literal in _AWAITED and "ish" not in m.group(0).lower():
+        return "present"  # "IHC 2+, FISH pending": the IHC score is known
     if found in ("hypothetical", "absent"):
         return found
     if found == "possible" and not re.search(r"pending|ordered|sent", m.group(0), re.I):

@@ -80,6 +80,18 @@ def _payment(t: str, s: State, f: PatientFacts) -> bool:
         and not cues.COURSE.search(t) and f.value("weight") is None
 
 
+def _dose_follow_up(t: str, s: State, f: PatientFacts) -> bool:
+    # "vials?", "and the JW units", "how many mL" after a dose answer: the same patient's dose again
+    from assistant.intent import _OTHER_DRUGS  # another drug's dose is not this patient's Kadcyla dose
+
+    return s.last_intent == "dose" and s.has_dose and _short(t, 70) and bool(cues.DOSE_WORDS.search(t)) \
+        and not cues.OTHER_TOPIC.search(t) and not _OTHER_DRUGS.search(t) and not _other_her2(f)
+
+
+def _other_her2(f: PatientFacts) -> bool:
+    return any(d not in ("kadcyla",) for d in f.therapies)
+
+
 def _policy_follow_up(t: str, s: State, f: PatientFacts) -> bool:
     return s.last_intent == "policy" and _short(t, 80) and bool(cues.FOLLOW_UP.search(t) or cues.DURATION.search(t))
 
@@ -135,6 +147,7 @@ ROUTES: tuple[Route, ...] = (
     Route("course", _course, lambda t, s, f: "dose", "course"),
     Route("payment", _payment, lambda t, s, f: "dose", "rerun"),
     Route("cycle_for_patient", _cycle_for_patient, lambda t, s, f: "dose", "rerun"),
+    Route("dose_follow_up", _dose_follow_up, lambda t, s, f: "dose", "rerun"),
     Route("fact_reply", _fact_reply, _last, "rerun"),
     Route("pending_reply", _pending_short, lambda t, s, f: s.pending or "dose", "rerun"),
     Route("code_follow_up", _code_follow_up, lambda t, s, f: "code", "follow_up"),
