@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from assistant.corpus import get_corpus
 from assistant.errors import DataError, InputError
 from assistant.tools import dose as dose_module
+from assistant.tools import dose_facts as dose_facts_module
 from assistant.tools.dose import DoseRequest, build_request, calculate_dose, load_dose_facts, parse_weight
 from assistant.tools.vials import best_combination
 
@@ -385,7 +386,7 @@ def test_facts_file_with_a_wrong_quote_fails_loudly(tmp_path, monkeypatch):
     raw["max_mg_per_kg"]["quote"] = "Do not administer at doses greater than 3.6 mg/kg."  # not in the monograph
     broken = tmp_path / "dose_facts.yaml"
     broken.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
-    monkeypatch.setattr(dose_module, "FACTS_FILE", broken)
+    monkeypatch.setattr(dose_facts_module, "FACTS_FILE", broken)
     dose_module._load_facts.cache_clear()
     try:
         with pytest.raises(DataError, match="not an exact substring"):
@@ -399,7 +400,7 @@ def test_facts_file_with_a_value_not_in_its_quote_fails_loudly(tmp_path, monkeyp
     raw["vials"][0]["reconstitution"]["value"] = 6  # the quote says 5 mL
     broken = tmp_path / "dose_facts.yaml"
     broken.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
-    monkeypatch.setattr(dose_module, "FACTS_FILE", broken)
+    monkeypatch.setattr(dose_facts_module, "FACTS_FILE", broken)
     dose_module._load_facts.cache_clear()
     try:
         with pytest.raises(DataError, match="not written in its quote"):

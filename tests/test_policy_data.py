@@ -11,6 +11,7 @@ from assistant.errors import DataError
 from assistant.tools import policy_data
 from assistant.tools.her2 import her2_quotes
 from assistant.tools.policy import check_policy
+from assistant.tools import policy_files as policy_files_module
 from assistant.tools.policy_data import POLICY_DIR, load_policy, load_policy_file, policy_files
 
 CENTENE = POLICY_DIR / "centene-cp-phar-229.yaml"
@@ -102,7 +103,7 @@ def test_a_new_payer_is_a_new_file(tmp_path, monkeypatch):
         "payer: centene\npayer_aliases: [Centene Corporation, Centene Corp]",
         "payer: acme\npayer_aliases: [ACME Health]")
     (tmp_path / "acme-kadcyla.yaml").write_text(acme, encoding="utf-8")
-    monkeypatch.setattr(policy_data, "POLICY_DIR", tmp_path)
+    monkeypatch.setattr(policy_files_module, "POLICY_DIR", tmp_path)
     result = check_policy(dict(payer="ACME Health", line_of_business="medicaid", request_type="initial", age=50,
                                diagnosis="mbc", her2_ihc="3+", prescriber_oncologist=True, regimen="single_agent",
                                prior_therapies=["trastuzumab", "docetaxel"], dose_mg_per_kg=3.6, interval_days=21))

@@ -20,7 +20,7 @@ from assistant.tools.prices import price_on
 from assistant.tools.vials import plain
 
 if TYPE_CHECKING:
-    from assistant.tools.dose import DoseFacts, Fact
+    from assistant.tools.dose_facts import DoseFacts, Fact
 
 CENT = Decimal("0.01")
 

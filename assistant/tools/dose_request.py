@@ -159,7 +159,7 @@ class DoseRequest(BaseModel):
     def _mg_per_kg(cls, value: float) -> float:
         if not math.isfinite(value) or value <= 0:
             raise ValueError(f"mg/kg must be a number above 0, at most 3.6 (got {value}).")
-        from assistant.tools.dose import load_dose_facts  # at call time: dose imports this module
+        from assistant.tools.dose_facts import load_dose_facts
 
         cap = load_dose_facts().max_mg_per_kg
         if _dec(value) > _dec(cap.value):
@@ -211,7 +211,7 @@ class DoseRequest(BaseModel):
     def _stock_known(cls, value: list[int] | None) -> list[int] | None:
         if value is None:
             return value
-        from assistant.tools.dose import load_dose_facts  # at call time: dose imports this module
+        from assistant.tools.dose_facts import load_dose_facts
 
         known = sorted(int(v.strength.value) for v in load_dose_facts().vials)
         unknown = [v for v in value if v not in known]
@@ -236,7 +236,7 @@ class DoseRequest(BaseModel):
                 if self.weight_unit == "lb":
                     shown += f" ({plain(kg.quantize(Decimal('0.001')))} kg)"
                 raise ValueError(f"Weight {shown} is outside 20–350 kg; check the weight and its unit.")
-        from assistant.tools.dose import load_dose_facts  # at call time: dose imports this module
+        from assistant.tools.dose_facts import load_dose_facts
 
         facts = load_dose_facts()
         course, policy = facts.ebc_course_cycles, facts.ebc_max_doses_policy

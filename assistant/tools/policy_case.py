@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from assistant.errors import InputError
+from assistant.tools.policy_files import spelling_key  # noqa: F401 - re-exported for importers of policy_case
 
 LineOfBusiness = Literal["commercial", "medicaid", "him", "ichra"]
 Diagnosis = Literal["mbc", "ebc_residual", "nsclc", "salivary", "brain_mets", "other"]
@@ -22,11 +23,6 @@ Product = Literal["kadcyla", "enhertu", "perjeta", "phesgo", "margenza", "trastu
 TrialOutcome = Literal["failure", "intolerance", "contraindication"]
 
 _UNKNOWN = {"", "unknown", "unk", "?", "n/a", "na", "not known", "not stated", "null", "none given"}
-
-
-def spelling_key(text: Any) -> str:
-    """Lower case, separators to single spaces: 'HER2-positive_mBC ' -> 'her2 positive mbc'."""
-    return re.sub(r"[\s_\-/,.()]+", " ", str(text).lower()).strip()
 
 
 def _aliases(table: dict[str, list[str]]) -> dict[str, str]:
@@ -282,7 +278,7 @@ class PatientCase(BaseModel):
     def _payer(cls, value: Any) -> Any:
         if value is None:
             return None
-        from assistant.tools.policy_data import payer_aliases  # the payers come from the policy files
+        from assistant.tools.policy_files import payer_aliases  # the payers come from the policy files
 
         table = payer_aliases()
         found = table.get(spelling_key(value))

@@ -20,10 +20,10 @@ from assistant.corpus import Corpus, get_corpus
 from assistant.errors import DataError, InputError
 from assistant.models import SourceQuote
 from assistant.tools.policy_case import LineOfBusiness, PatientCase, parse_case, spelling_key
+from assistant.tools.policy_files import POLICY_DIR, _read_yaml, payer_aliases, policy_files  # noqa: F401 - re-exported
 from assistant.tools.policy_rules import check_expr
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
-POLICY_DIR = DATA_DIR / "policies"
 CHECKLIST_FILE = DATA_DIR / "checklist.yaml"
 LINES_OF_BUSINESS = ("commercial", "medicaid", "him", "ichra")
 
@@ -134,45 +134,9 @@ class Policy(_Strict):
         return frozenset(p.id for p in self.products if p.status == "preferred")
 
 
-def _read_yaml(path: Path) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise DataError(f"cannot read {path}: {exc}") from None
-    except yaml.YAMLError as exc:
-        raise DataError(f"{path} is not valid YAML: {exc}") from None
-
-
 def _validation(path: Path, exc: ValidationError) -> DataError:
     parts = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
     return DataError(f"{path}: " + "; ".join(parts))
-
-
-def policy_files() -> dict[str, tuple[Path, str, tuple[str, ...]]]:
-    """policy_id -> (file, payer, payer aliases), read from the headers of the files in POLICY_DIR."""
-    return _headers(str(POLICY_DIR))
-
-
-@lru_cache(maxsize=8)
-def _headers(policy_dir: str) -> dict[str, tuple[Path, str, tuple[str, ...]]]:
-    out = {}
-    for path in sorted(Path(policy_dir).glob("*.yaml")):
-        raw = _read_yaml(path)
-        if not isinstance(raw, dict) or not {"policy_id", "payer"} <= set(raw):
-            raise DataError(f"{path}: a policy file needs policy_id and payer")
-        if raw["policy_id"] in out:
-            raise DataError(f"{path}: policy_id {raw['policy_id']!r} is also used by {out[raw['policy_id']][0]}")
-        out[raw["policy_id"]] = (path, raw["payer"], tuple(raw.get("payer_aliases") or ()))
-    return out
-
-
-def payer_aliases() -> dict[str, str]:
-    """Every accepted spelling of a payer (normalised) -> payer id."""
-    table = {}
-    for _, payer, aliases in policy_files().values():
-        for name in (payer, *aliases):
-            table[spelling_key(name)] = payer
-    return table
 
 
 def _locate(corpus: Corpus, doc_id: str, quote: str, where: str, span: tuple[int, int], section: str) -> SourceQuote:

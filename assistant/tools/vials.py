@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from assistant.models import Figure
 
 if TYPE_CHECKING:
-    from assistant.tools.dose import DoseFacts
+    from assistant.tools.dose_facts import DoseFacts
 
 
 class VialCombination(BaseModel):
