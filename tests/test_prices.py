@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from typer.testing import CliRunner
 
 from assistant.cli_dose import register
 from assistant.corpus import get_corpus
-from assistant.errors import InputError
+from assistant.errors import DataError, InputError
 from assistant.tools.dose import build_request, calculate_dose
 from assistant.tools.prices import all_quarters, parse_quarter, price_on, read_asp_file, shipped_quarters
 
@@ -162,6 +163,96 @@ def test_an_imported_quarter_replaces_the_shipped_one(tmp_path, run):
 def test_price_per_10_mg_is_refused_for_a_1_mg_code(tmp_path, run):
     path = tmp_path / "odd.csv"
     path.write_text("HCPCS Code,HCPCS Code Dosage,Payment Limit\nJ9354,10 MG,421.98\n", encoding="utf-8")
-    assert run("prices", "load", path, "--quarter", "2026Q3").exit_code == 0
-    result = run("dose", "--weight", "70kg", "--indication", "mbc", "--date", "2026-08-01")
-    assert result.exit_code == 1 and "Data error" in result.stderr and "per 10 MG" in result.stderr
+    result = run("prices", "load", path, "--quarter", "2026Q3")
+    assert result.exit_code == 2 and "row 2: J9354 dosage is '10 MG'" in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert [q.quarter for q in all_quarters()] == ["2026Q2"]  # nothing stored
+
+
+# -- import validation: a file that fails is refused whole, naming the row and the reason ----------------
+HEAD = "HCPCS Code,Short Description,HCPCS Code Dosage,Payment Limit\n"
+J9358 = "J9358,Enhertu,1 MG,31.262\n"
+
+
+@pytest.mark.parametrize(
+    ("rows", "quarter", "message"),
+    [
+        ("J9354,Kadcyla,1 MG,1e308\n", "2026Q3", "row 2: J9354 payment limit $1E+308 is not a plausible price"),
+        ("J9354,Kadcyla,1 MG,$1e308\n", "2026Q3", "not a plausible price"),
+        ("J9354,Kadcyla,1 MG,inf\n", "2026Q3", "row 2: J9354 payment limit 'inf' is not a positive amount"),
+        ("J9354,Kadcyla,1 MG,NaN\n", "2026Q3", "is not a positive amount"),
+        ("J9354,Kadcyla,1 MG,0\n", "2026Q3", "row 2: J9354 payment limit '0' is not a positive amount"),
+        ("J9354,Kadcyla,1 MG,-42.198\n", "2026Q3", "is not a positive amount"),
+        ("J9354,Kadcyla,1 MG,forty\n", "2026Q3", "row 2: J9354 payment limit 'forty' is not a number"),
+        ("J9354,Kadcyla,1 MG,421.98\n", "2026Q3", "row 2: J9354 payment limit $421.98 is 10 times 2026Q2's $42.198"),
+        ("J9354,Kadcyla,1 MG,4.2198\n", "2026Q3", "0.1 times 2026Q2's"),
+        ("J9354,Kadcyla,1 MG,43.1\n" + J9358.replace("31.262", "3126.2"), "2026Q3", "row 3: J9358 payment limit"),
+        ("J9354,Kadcyla,1 MG,43.1\nJ9354,Kadcyla,1 MG,43.2\n", "2026Q3", "row 3: J9354 appears twice (also row 2)"),
+        ("J9354,Kadcyla,0 MG,43.1\n", "2026Q3", "row 2: J9354 dosage is '0 MG'; Kadcyla is billed per 1 MG"),
+        ("J9354,Kadcyla,,43.1\n", "2026Q3", "J9354 dosage is ''"),
+        ("J9354,Kadcyla,1 ML,43.1\n", "2026Q3", "J9354 dosage is '1 ML'"),
+        ("J9354,Kadcyla,1 MG,43.1\n", "9999Q4", "9999Q4 is not a real price quarter"),
+        ("J9354,Kadcyla,1 MG,43.1\n", "1999Q1", "1999Q1 is not a real price quarter"),
+        ("J9354,Kadcyla,1 MG,43.1\n", "2028Q1", "2028Q1 is not a real price quarter"),  # today is 2026-11-21
+        ("J9354,Kadcyla,1 MG,0\nJ9306,P,1 MG,-1\nJ9355,T,10 MG,x\nJ9358,E,1 MG,0\n", "2026Q3", "(and 1 more)"),
+    ],
+)  # fmt: skip
+def test_an_implausible_file_is_refused_whole(tmp_path, run, rows, quarter, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(HEAD + rows, encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        read_asp_file(path, quarter)
+    assert message in str(info.value)
+    result = run("prices", "load", path, "--quarter", quarter)
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
+    assert "Traceback" not in result.output
+    assert [q.quarter for q in all_quarters()] == ["2026Q2"]  # refused whole: nothing stored
+    assert dose_on("2026-05-01").payment.price_per_unit.value == 42.198
+
+
+def test_the_year_9999_in_the_title_rows_is_refused(tmp_path):
+    path = tmp_path / "far.csv"
+    path.write_text('"Effective October 1, 9999 through December 31, 9999"\n' + HEAD + "J9354,K,1 MG,43\n", encoding="utf-8")
+    with pytest.raises(InputError, match="not a real price quarter"):
+        read_asp_file(path)
+
+
+@pytest.mark.parametrize(("limit", "ok"), [("14.07", True), ("14.06", False), ("126.594", True), ("126.595", False)])
+def test_the_change_factor_boundary_on_both_sides(tmp_path, limit, ok):
+    """42.198 / 3 = 14.066 and 42.198 x 3 = 126.594: the default factor 3 allows both ends and nothing past them."""
+    path = tmp_path / "q3.csv"
+    path.write_text(HEAD + f"J9354,K,1 MG,{limit}\n", encoding="utf-8")
+    if ok:
+        assert read_asp_file(path, "2026Q3").rows["J9354"].payment_limit == Decimal(limit)
+    else:
+        with pytest.raises(InputError, match="more than 3x away"):
+            read_asp_file(path, "2026Q3")
+
+
+def test_the_change_factor_is_configurable(tmp_path):
+    path = tmp_path / "q3.csv"
+    path.write_text(HEAD + "J9354,K,1 MG,50\n", encoding="utf-8")
+    assert read_asp_file(path, "2026Q3").rows["J9354"].payment_limit == Decimal(50)  # 1.18x, within 3x
+    with pytest.raises(InputError, match="more than 1.1x away"):
+        read_asp_file(path, "2026Q3", max_change=1.1)
+    path.write_text(HEAD + "J9354,K,1 MG,421.98\n", encoding="utf-8")
+    assert read_asp_file(path, "2026Q3", max_change=20).rows["J9354"].payment_limit == Decimal("421.98")
+    with pytest.raises(InputError, match="at least 1"):
+        read_asp_file(path, "2026Q3", max_change=0.5)
+
+
+def test_a_code_never_priced_before_is_only_checked_for_sign_and_size(tmp_path):
+    path = tmp_path / "q3.csv"
+    path.write_text(HEAD + "J9354,K,1 MG,43\nJ1234,New drug,10 MG,999999\n", encoding="utf-8")
+    assert read_asp_file(path, "2026Q3").rows["J1234"].payment_limit == Decimal(999999)
+
+
+def test_a_damaged_stored_quarter_affects_only_its_own_dates(run):
+    assert run("prices", "load", SAMPLE).exit_code == 0  # 2026Q3
+    stored = Path(os.environ["ASSISTANT_DATA_DIR"]) / "prices" / "2026Q3.json"
+    stored.write_text(stored.read_text(encoding="utf-8")[:200], encoding="utf-8")  # a truncated write
+    assert dose_on("2026-05-01").payment.price_per_unit.value == 42.198  # Q2 is untouched
+    with pytest.raises(DataError, match="2026Q3.json is damaged"):
+        dose_on("2026-08-15")
+    assert run("prices", "load", SAMPLE).exit_code == 0  # loading it again repairs it
+    assert dose_on("2026-08-15").payment.price_per_unit.value == 43.105

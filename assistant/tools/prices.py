@@ -106,7 +106,23 @@ def parse_quarter(text: str) -> tuple[str, dt.date, dt.date]:
     return _quarter_bounds(year, q)
 
 
+FIRST_ASP_YEAR = 2005  # Medicare Part B drugs have been paid at ASP + 6% since January 2005
+DEFAULT_MAX_CHANGE = 3.0  # a payment limit more than 3x or under 1/3 of the previous quarter's is a slip, not a price
+MAX_PAYMENT_LIMIT = Decimal("1000000")  # dollars per billing unit: above any Part B drug's
+
+
+def _today() -> dt.date:
+    override = get_settings().today
+    try:
+        return dt.date.fromisoformat(override) if override else dt.date.today()
+    except ValueError:
+        raise DataError(f"ASSISTANT_TODAY={override!r} is not a YYYY-MM-DD date") from None
+
+
 def _quarter_bounds(year: int, q: int) -> tuple[str, dt.date, dt.date]:
+    last = _today().year + 1
+    if not FIRST_ASP_YEAR <= year <= last:
+        raise InputError(f"{year}Q{q} is not a real price quarter: CMS ASP quarters run from {FIRST_ASP_YEAR} to {last}.")
     start = dt.date(year, 3 * q - 2, 1)
     end = dt.date(year + 1, 1, 1) if q == 4 else dt.date(year, 3 * q + 1, 1)
     return f"{year}Q{q}", start, end - dt.timedelta(days=1)
@@ -146,8 +162,13 @@ def _norm(cell: str) -> str:
     return " ".join(cell.replace("\ufeff", "").split()).lower()
 
 
-def read_asp_file(path: Path, quarter: str | None = None) -> PriceQuarter:
-    """Parse a CMS ASP pricing CSV: title rows, a header row found by name, then one row per code."""
+def read_asp_file(path: Path, quarter: str | None = None, *, max_change: float | None = None) -> PriceQuarter:
+    """Parse and check a CMS ASP pricing CSV: title rows, a header row found by name, then one row per code.
+
+    The file is refused whole (InputError naming the row and the reason) if a payment limit is zero,
+    negative, not finite, above MAX_PAYMENT_LIMIT or more than `max_change` times away from the
+    nearest other quarter's limit for that code (default DEFAULT_MAX_CHANGE), if a code appears twice,
+    if J9354's dosage is not "1 MG", or if the quarter is not a real one."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"Price file {path} not found; give the path to a CMS ASP pricing CSV.")
@@ -178,16 +199,31 @@ def read_asp_file(path: Path, quarter: str | None = None) -> PriceQuarter:
         raise InputError(f"{path.name}: no quarter found in the title rows; give it with --quarter, e.g. 2026Q3.")
 
     prices: dict[str, PriceRow] = {}
+    problems: list[str] = []
     for line_no, row in enumerate(rows[header_at + 1 :], start=header_at + 2):
         cell = lambda key: row[cols[key]].strip() if key in cols and cols[key] < len(row) else ""  # noqa: E731
         code = cell("hcpcs").upper()
         if not code:
             continue
-        try:
-            limit = Decimal(cell("limit").replace("$", "").replace(",", ""))
-        except InvalidOperation:
+        if code in prices:
+            problems.append(f"row {line_no}: {code} appears twice (also row {prices[code].source_row})")
+            continue
+        raw_limit = cell("limit").replace("$", "").replace(",", "").strip()
+        if raw_limit.upper() in ("", "N/A", "NA", "-"):
             continue  # CMS leaves some limits blank or "N/A"; such a code has no price this quarter
+        try:
+            limit = Decimal(raw_limit)
+        except InvalidOperation:
+            problems.append(f"row {line_no}: {code} payment limit {cell('limit')!r} is not a number")
+            continue
         if not limit.is_finite() or limit <= 0:
+            problems.append(f"row {line_no}: {code} payment limit {cell('limit')!r} is not a positive amount")
+            continue
+        if limit > MAX_PAYMENT_LIMIT:
+            problems.append(f"row {line_no}: {code} payment limit ${limit} is not a plausible price per unit")
+            continue
+        if code == "J9354" and _norm(cell("dosage")) != "1 mg":
+            problems.append(f"row {line_no}: J9354 dosage is {cell('dosage')!r}; Kadcyla is billed per 1 MG")
             continue
         prices[code] = PriceRow(
             hcpcs=code,
@@ -197,21 +233,50 @@ def read_asp_file(path: Path, quarter: str | None = None) -> PriceQuarter:
             source_file=path.name,
             source_row=line_no,
         )
+    name, start, end = chosen
+    problems += _implausible_changes(prices, name, DEFAULT_MAX_CHANGE if max_change is None else max_change)
+    if problems:
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise InputError(f"{path.name} refused, nothing loaded: " + "; ".join(problems[:3]) + more + ".")
     if not prices:
         raise InputError(f"{path.name}: no priced rows under the header; is this a CMS ASP pricing file?")
-    name, start, end = chosen
     return PriceQuarter(
         quarter=name, effective_start=start, effective_end=end, origin="imported", source_file=path.name, rows=prices
     )
+
+
+def _implausible_changes(prices: dict[str, PriceRow], quarter: str, factor: float) -> list[str]:
+    """Rows whose limit is more than `factor` times away from the nearest other quarter's for the same code."""
+    if factor < 1:
+        raise InputError(f"The allowed price change factor must be at least 1, not {factor}.")
+    others = [q for q in all_quarters() if q.quarter != quarter]
+    earlier = [q for q in others if q.quarter < quarter][::-1]
+    later = [q for q in others if q.quarter > quarter]
+    out = []
+    for code, row in prices.items():
+        ref = next((q for q in earlier + later if code in q.rows), None)
+        if ref is None:
+            continue
+        before = ref.rows[code].payment_limit
+        ratio = row.payment_limit / before
+        if not Decimal(1) / Decimal(str(factor)) <= ratio <= Decimal(str(factor)):
+            out.append(
+                f"row {row.source_row}: {code} payment limit ${row.payment_limit} is {float(ratio):.3g} times {ref.quarter}'s "
+                f"${before} (more than {factor:g}x away; pass a larger factor if the price really changed so much)"
+            )
+    return out
 
 
 def _store() -> Path:
     return get_settings().data_dir / "prices"
 
 
-def import_asp_file(path: Path, quarter: str | None = None) -> PriceQuarter:
-    """Parse a CMS ASP pricing CSV and store its quarter under the data folder (replacing it)."""
-    parsed = read_asp_file(path, quarter)
+def import_asp_file(path: Path, quarter: str | None = None, *, max_change: float | None = None) -> PriceQuarter:
+    """Parse and check a CMS ASP pricing CSV (see read_asp_file) and store its quarter under the data
+    folder (replacing it); a file that fails a check stores nothing."""
+    if max_change is None:  # a setting, once settings.py has one
+        max_change = getattr(get_settings(), "price_max_change", None)
+    parsed = read_asp_file(path, quarter, max_change=max_change)
     folder = _store()
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{parsed.quarter}.json"
@@ -222,15 +287,27 @@ def import_asp_file(path: Path, quarter: str | None = None) -> PriceQuarter:
 
 
 def imported_quarters() -> list[PriceQuarter]:
-    """Quarters imported with `prices load`, oldest first."""
+    """Quarters imported with `prices load`, oldest first; a damaged file is left out (see damaged_quarters)."""
+    return _read_store()[0]
+
+
+def damaged_quarters() -> dict[str, str]:
+    """Stored quarter name -> why its file cannot be read. A damaged quarter affects only its own dates."""
+    return _read_store()[1]
+
+
+def _read_store() -> tuple[list[PriceQuarter], dict[str, str]]:
     folder = _store()
-    out = []
+    out, damaged = [], {}
     for file in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         try:
-            out.append(PriceQuarter.model_validate_json(file.read_text(encoding="utf-8")))
-        except (ValidationError, ValueError) as exc:
-            raise DataError(f"imported price file {file} is damaged; load it again: {exc}") from None
-    return out
+            q = PriceQuarter.model_validate_json(file.read_text(encoding="utf-8"))
+            if q.quarter != file.stem or any(not r.payment_limit.is_finite() or r.payment_limit <= 0 for r in q.rows.values()):
+                raise ValueError("its contents do not match a checked import")
+            out.append(q)
+        except (ValidationError, ValueError, OSError) as exc:
+            damaged[file.stem] = f"imported price file {file} is damaged; load that quarter's CMS file again ({str(exc).splitlines()[0]})"
+    return out, damaged
 
 
 @lru_cache(maxsize=4)
@@ -285,6 +362,9 @@ def all_quarters() -> list[PriceQuarter]:
 
 def price_on(hcpcs: str, day: dt.date) -> PriceLookup:
     """The price for a code on a date of service; a warning says so when no quarter covers the date."""
+    wanted_quarter = f"{day.year}Q{(day.month - 1) // 3 + 1}"
+    if wanted_quarter in (damaged := damaged_quarters()):
+        raise DataError(damaged[wanted_quarter])
     quarters = [q for q in all_quarters() if hcpcs in q.rows]
     if not quarters:
         raise DataError(f"no Medicare price on file for {hcpcs}")
@@ -296,7 +376,7 @@ def price_on(hcpcs: str, day: dt.date) -> PriceLookup:
         earlier = [q for q in quarters if q.effective_end < day]
         chosen = earlier[-1] if earlier else quarters[0]
         which = "newest" if earlier else "earliest"
-        wanted = _quarter_bounds(day.year, (day.month - 1) // 3 + 1)[0]
+        wanted = wanted_quarter
         warning = (
             f"Stale price: the date of service {day} is outside {chosen.label} "
             f"({chosen.effective_start} to {chosen.effective_end}), the {which} {hcpcs} price on file, "
