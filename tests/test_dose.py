@@ -176,7 +176,7 @@ def test_best_combination_refuses_nonsense():
 # ---------------------------------------------------------------- invariants
 
 weights = st.decimals(min_value=20, max_value=350, places=2).map(float)
-doses = st.decimals(min_value="0.1", max_value="3.6", places=2).map(float)
+doses = st.decimals(min_value="1.0", max_value="3.6", places=2).map(float)  # below 1.0 is refused (REFUSED)
 
 
 @relaxed
@@ -268,6 +268,21 @@ REFUSED = [
     (dict(weight="70 kg", indication="lung"), "Indication 'lung' is not understood"),
     (dict(weight="70 kg", indication=None), "Which indication"),
     (dict(weight="70 kg", date_of_service="2026-13-01"), "YYYY-MM-DD"),
+    (dict(weight="70 kg", mg_per_kg=0.001), "0.001 mg/kg is below 1.0 mg/kg"),
+    (dict(weight="70 kg", mg_per_kg=0.01), "below 1.0 mg/kg"),
+    (dict(weight="70 kg", mg_per_kg=0.99), "0.99 mg/kg is below 1.0 mg/kg"),
+    (dict(weight="70 kg", mg_per_kg="0.5"), "below 1.0 mg/kg"),
+    (dict(weight="70 kg", previous_mg_per_kg=0.5), "previous dose level of 0.5 mg/kg is below 1.0"),
+    (dict(weight="70 kg", prescribed_mg=69.9), r"prescribed 69.9 mg for 70 kg \(0.999 mg/kg\) is below 1.0"),
+    (dict(weight="70 kg", prescribed_mg=0.01), "is below 1.0 mg/kg"),
+    (dict(prescribed_mg=19.9), "under 1.0 mg/kg for any weight"),
+    (dict(weight="70 kg", date_of_service="9999-12-31"), "9999-12-31 is more than a year from today"),
+    (dict(weight="70 kg", date_of_service="2099-01-01"), "more than a year from today"),
+    (dict(weight="70 kg", date_of_service="2027-11-23"), "more than a year from today \\(2026-11-21\\)"),
+    (dict(weight="70 kg", date_of_service="2025-11-19"), "more than a year from today"),
+    (dict(weight="70 kg", date_of_service="0001-01-01"), "more than a year from today"),
+    (dict(weight="70 kg", cycle=-1), "Cycle must be 1 or more"),
+    (dict(weight="70 kg", cycle="0"), "Cycle must be 1 or more"),
     (dict(weight="70 kg", dose_mg=252), "Unknown input 'dose_mg'"),
     (dict(), "What is the patient's weight, in kg or lb?"),
 ]
@@ -295,7 +310,8 @@ def test_accepted_boundaries(raw, kg):
 @pytest.mark.parametrize(
     ("raw", "ok"),
     [(dict(indication="ebc", cycle=14), True), (dict(indication="mbc", cycle=15), True),
-     (dict(mg_per_kg=3.6), True), (dict(mg_per_kg=3.59), True)],
+     (dict(mg_per_kg=3.6), True), (dict(mg_per_kg=3.59), True),
+     (dict(mg_per_kg=1.0), True), (dict(date_of_service="2027-11-22"), True), (dict(date_of_service="2025-11-20"), True)],
 )  # fmt: skip
 def test_accepted_on_the_inside_of_each_limit(raw, ok):
     raw = {"weight": "70 kg", "indication": "mbc", **raw}

@@ -2,8 +2,9 @@
 cycle, date, vials in stock, a recorded dose reduction), checked.
 
 Parses loose input such as '154 lb' into a DoseRequest, refuses what cannot be dosed (no unit, a
-weight outside 20–350 kg, mg/kg above the label maximum, an EBC cycle past the course, a dose that
-goes back up after a reduction) and turns validation errors into one readable message. It is separate from assistant.tools.dose, which holds
+weight outside 20–350 kg, mg/kg above the label maximum or below 1.0, a cycle below 1 or an EBC cycle
+past the course, a date of service more than a year from today, a dose that goes back up after a
+reduction) and turns validation errors into one readable message. It is separate from assistant.tools.dose, which holds
 the reference facts and the dose, vial, billing and payment calculation for a checked request; the
 two validators that need the facts import load_dose_facts from there when they run.
 """
@@ -19,10 +20,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from assistant.errors import InputError
+from assistant.settings import get_settings
 from assistant.tools.vials import plain
 
 KG_PER_LB = Decimal("0.45359237")
 HARD_MIN_KG, HARD_MAX_KG = Decimal(20), Decimal(350)
+MIN_MG_PER_KG = Decimal("1.0")  # below every dose level Kadcyla is given at (3.6, reductions to 3 and 2.4): a slip
+MAX_DAYS_FROM_TODAY = 366  # a date of service more than a year away is a typo (2099, 9999), not a booking
 ASK_WEIGHT = "What is the patient's weight, in kg or lb?"
 ASK_INDICATION = (
     "Which indication: mbc (metastatic breast cancer) or ebc (early breast cancer, adjuvant, KATHERINE)? "
@@ -159,6 +163,8 @@ class DoseRequest(BaseModel):
     def _mg_per_kg(cls, value: float) -> float:
         if not math.isfinite(value) or value <= 0:
             raise ValueError(f"mg/kg must be a number above 0, at most 3.6 (got {value}).")
+        if _dec(value) < MIN_MG_PER_KG:
+            raise ValueError(_too_low(f"{value:g} mg/kg"))
         from assistant.tools.dose_facts import load_dose_facts
 
         cap = load_dose_facts().max_mg_per_kg
@@ -188,6 +194,21 @@ class DoseRequest(BaseModel):
     def _previous(cls, value: float | None) -> float | None:
         if value is not None and (not math.isfinite(value) or value <= 0):
             raise ValueError(f"The previous dose level must be a number of mg/kg above 0 (got {value}).")
+        if value is not None and _dec(value) < MIN_MG_PER_KG:
+            raise ValueError(_too_low(f"The previous dose level of {value:g} mg/kg"))
+        return value
+
+    @field_validator("date_of_service")
+    @classmethod
+    def _date_near_today(cls, value: dt.date | None) -> dt.date | None:
+        if value is None:
+            return value
+        today = _today()
+        if abs((value - today).days) > MAX_DAYS_FROM_TODAY:
+            raise ValueError(
+                f"The date of service {value.isoformat()} is more than a year from today ({today.isoformat()}); "
+                "check the date (YYYY-MM-DD)."
+            )
         return value
 
     @field_validator("vials_available", mode="before")
@@ -261,6 +282,12 @@ class DoseRequest(BaseModel):
             )
         cap = facts.max_mg_per_kg
         kg, dose = self.weight_kg(), _dec(self.prescribed_mg)
+        if kg is not None and dose < kg * MIN_MG_PER_KG:
+            raise ValueError(_too_low(
+                f"The prescribed {plain(dose)} mg for {plain(kg.quantize(Decimal('0.01')))} kg "
+                f"({float(dose / kg):.3g} mg/kg)"))
+        if kg is None and dose < MIN_MG_PER_KG * HARD_MIN_KG:
+            raise ValueError(_too_low(f"The prescribed {plain(dose)} mg (under {MIN_MG_PER_KG} mg/kg for any weight from {HARD_MIN_KG} kg)"))
         if kg is not None and dose > kg * _dec(cap.value):
             most = (kg * _dec(cap.value)).quantize(Decimal("0.1"), ROUND_DOWN)
             raise ValueError(
@@ -301,6 +328,21 @@ class DoseRequest(BaseModel):
             return _dec(self.mg_per_kg)
         kg = self.weight_kg()
         return None if kg is None else _dec(self.prescribed_mg) / kg
+
+
+def _too_low(what: str) -> str:
+    return (
+        f"{what} is below {MIN_MG_PER_KG} mg/kg, lower than any Kadcyla dose level (3.6 mg/kg; reductions to "
+        "3 and 2.4 mg/kg); check the dose level and its unit."
+    )
+
+
+def _today() -> dt.date:
+    override = get_settings().today
+    try:
+        return dt.date.fromisoformat(override) if override else dt.date.today()
+    except ValueError:
+        raise ValueError(f"ASSISTANT_TODAY={override!r} is not a YYYY-MM-DD date") from None
 
 
 def _normal_unit(value: Any) -> str:
