@@ -20,7 +20,8 @@ def state_of(session: Session) -> State:
 
 
 def apply(session: Session, said: PatientFacts, decision: Decision) -> tuple[PatientFacts, list[str]]:
-    """(the facts this turn's tools use, notes for the answer)."""
+    """(the facts this turn's tools use, notes for the answer). Evidence is redacted before it is kept."""
+    _redact_evidence(said)
     if decision.mode == "what_if":
         variant = session.facts.model_copy(deep=True)
         said = _as_stated(said)
@@ -51,3 +52,13 @@ def _as_stated(said: PatientFacts) -> PatientFacts:
             if fact.assertion in ("hypothetical", "possible"):
                 fact.assertion = "present"
     return out
+
+
+def _redact_evidence(said: PatientFacts) -> None:
+    """The words a fact was read from, with identifiers replaced as in the audit log (sessions are stored)."""
+    from assistant.redact import redact
+
+    for table in (said.facts, said.therapies, said.combined_with, said.preferred_trials):
+        for fact in table.values():
+            for e in fact.evidence:
+                e.text = redact(e.text)

@@ -142,6 +142,11 @@ CRITERIA = [
      "is residual disease required for adjuvant kadcyla"),
     ("responding", "continuation, progression on kadcyla", "responding", False, "does she need to be responding for renewal"),
     ("no dose increase", "renewal, same dose", "dose_increase", False, "is a dose increase allowed on renewal"),
+    ("age 18 or older", "pt is 16, her2 3+ mbc", "age", 16, "does she have to be 18 for centene"),
+    ("dose at most 3.6 mg/kg", "order is 4 mg/kg q21d", "mg_per_kg", 4.0, "is 4 mg/kg allowed by centene"),
+    ("every 21 days", "kadcyla 3.6 mg/kg every 14 days", "interval_days", 14, "does it have to be q21d"),
+    ("on Kadcyla through the plan", "renewal, started kadcyla on free drug, not through centene", "on_plan_benefit", False,
+     "does she need to be on it through the plan for renewal"),
 ]
 
 
