@@ -18,6 +18,7 @@ from rapidfuzz import fuzz, process
 from assistant.facts import PatientFacts
 
 INTENTS = ("dose", "policy", "code", "document", "out_of_scope")
+SIMILARITY_MIN = 0.35  # the embedding fallback decides only when its best intent is at least this similar
 
 
 @lru_cache(maxsize=1)
@@ -167,7 +168,7 @@ def classify(text: str, facts: PatientFacts, similarity=None) -> Intent:
         if best == "out_of_scope" and in_scope:
             ranked = sorted(similarity, key=similarity.get, reverse=True)
             best = ranked[1]
-        if similarity[best] >= 0.35 and (in_scope or best == "out_of_scope"):
+        if similarity[best] >= SIMILARITY_MIN and (in_scope or best == "out_of_scope"):
             if best == "dose" and facts.value("weight") is None and (
                 _DOC_CUES.search(text) or not re.search(r"\b(dose|dosing|vial|waste|jw|jz|units)\b", low)
             ):

@@ -17,6 +17,11 @@ from assistant.facts import PatientFacts
 from assistant.routing import cues
 
 PATIENT_INTENTS = ("dose", "policy")
+# The sizes that decide whether a message is a short reply or a new question, named once.
+FOLLOW_UP_CHARS = 70  # "and the 160?", "how long does it keep?"
+REPLY_CHARS = 80  # "initial, oncologist, single agent"; a longer message is a question of its own
+CLAIM_OR_COURSE_CHARS = 80
+SHORT_CHARS = 90
 
 
 @dataclass(frozen=True)
@@ -49,7 +54,7 @@ def _last(_t: str, s: State, _f: PatientFacts) -> str:
     return s.pending or s.last_intent or "dose"
 
 
-def _short(text: str, limit: int = 90) -> bool:
+def _short(text: str, limit: int = SHORT_CHARS) -> bool:
     return len(text.strip()) <= limit
 
 
@@ -71,12 +76,12 @@ def _what_if(t: str, s: State, f: PatientFacts) -> bool:
 
 
 def _next_cycle(t: str, s: State, f: PatientFacts) -> bool:
-    return s.last_intent == "dose" and s.has_dose and _short(t, 70) and bool(cues.NEXT_CYCLE.search(t)) \
+    return s.last_intent == "dose" and s.has_dose and _short(t, FOLLOW_UP_CHARS) and bool(cues.NEXT_CYCLE.search(t)) \
         and not cues.COURSE.search(t)
 
 
 def _payment(t: str, s: State, f: PatientFacts) -> bool:
-    return s.last_intent == "dose" and s.has_dose and _short(t, 80) and bool(cues.PAYMENT.search(t)) \
+    return s.last_intent == "dose" and s.has_dose and _short(t, REPLY_CHARS) and bool(cues.PAYMENT.search(t)) \
         and not cues.COURSE.search(t) and f.value("weight") is None
 
 
@@ -84,7 +89,7 @@ def _dose_follow_up(t: str, s: State, f: PatientFacts) -> bool:
     # "vials?", "and the JW units", "how many mL" after a dose answer: the same patient's dose again
     from assistant.intent import _OTHER_DRUGS  # another drug's dose is not this patient's Kadcyla dose
 
-    return s.last_intent == "dose" and s.has_dose and _short(t, 70) and bool(cues.DOSE_WORDS.search(t)) \
+    return s.last_intent == "dose" and s.has_dose and _short(t, FOLLOW_UP_CHARS) and bool(cues.DOSE_WORDS.search(t)) \
         and not cues.OTHER_TOPIC.search(t) and not _OTHER_DRUGS.search(t) and not _other_her2(f)
 
 
@@ -93,11 +98,11 @@ def _other_her2(f: PatientFacts) -> bool:
 
 
 def _policy_follow_up(t: str, s: State, f: PatientFacts) -> bool:
-    return s.last_intent == "policy" and _short(t, 80) and bool(cues.FOLLOW_UP.search(t) or cues.DURATION.search(t))
+    return s.last_intent == "policy" and _short(t, REPLY_CHARS) and bool(cues.FOLLOW_UP.search(t) or cues.DURATION.search(t))
 
 
 def _course(t: str, s: State, f: PatientFacts) -> bool:
-    return s.last_intent == "dose" and s.has_dose and _short(t, 80) and bool(cues.COURSE.search(t))
+    return s.last_intent == "dose" and s.has_dose and _short(t, REPLY_CHARS) and bool(cues.COURSE.search(t))
 
 
 def _spans(f: PatientFacts) -> list[tuple[int, int]]:
@@ -112,22 +117,22 @@ def _fact_reply(t: str, s: State, f: PatientFacts) -> bool:
 
 
 def _pending_short(t: str, s: State, f: PatientFacts) -> bool:
-    quiet = _short(t, 80) and not re.search(r"\?|\b(what|how|is|does|can|which)\b", t.lower())
+    quiet = _short(t, REPLY_CHARS) and not re.search(r"\?|\b(what|how|is|does|can|which)\b", t.lower())
     return bool(s.pending) and (quiet or ("?" not in t and bool(f.stated())))
 
 
 def _cycle_for_patient(t: str, s: State, f: PatientFacts) -> bool:
     # "what about cycle 2?" after a dose answer: the same patient, the next cycle
-    return s.has_dose and s.last_intent == "dose" and f.value("cycle") is not None and _short(t, 60)
+    return s.has_dose and s.last_intent == "dose" and f.value("cycle") is not None and _short(t, FOLLOW_UP_CHARS)
 
 
 def _code_follow_up(t: str, s: State, f: PatientFacts) -> bool:
-    return s.last_intent == "code" and _short(t, 70) and bool(cues.FOLLOW_UP.search(t))
+    return s.last_intent == "code" and _short(t, FOLLOW_UP_CHARS) and bool(cues.FOLLOW_UP.search(t))
 
 
 def _document_follow_up(t: str, s: State, f: PatientFacts) -> bool:
     tiny = len(t.split()) <= 3 and not f.stated()  # "fax #", "phone?"
-    return s.last_intent == "document" and _short(t, 70) and bool(cues.FOLLOW_UP.search(t) or tiny) \
+    return s.last_intent == "document" and _short(t, FOLLOW_UP_CHARS) and bool(cues.FOLLOW_UP.search(t) or tiny) \
         and f.value("weight") is None and not f.value("payer")
 
 
