@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import re
 import sys
 
+import pydantic
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -13,7 +15,12 @@ from rich.table import Table
 
 from assistant.errors import AssistantError, IndexBusyError, InputError
 from assistant.jsonlines import one_line
-from assistant.settings import configure_offline
+from assistant.settings import configure_offline, get_settings
+
+try:  # typer carries its own copy of click; its usage errors are those classes, not click's
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover - an older typer on plain click
+    from click import exceptions as click_errors
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Kadcyla (J9354) prior-authorization, dosing and billing assistant.")
 out = Console()
@@ -160,12 +167,54 @@ def _register_tools() -> None:
 
 
 def main() -> None:
+    """The `assistant` command: every refusal is one line on stderr and exit 2, never a traceback or a box."""
     configure_offline()
     _register_tools()
     try:
-        app()
-    except KeyboardInterrupt:
+        get_settings()  # a bad setting is one line now, not a logged traceback inside whichever command reads it first
+        code = app(standalone_mode=False, prog_name="assistant")
+    except (KeyboardInterrupt, typer.Abort):
         sys.exit(130)
-    except InputError as exc:
-        err.print(f"Error: {exc}")
+    except click_errors.NoArgsIsHelpError as exc:  # a bare group: its help, as before
+        print(exc.ctx.get_help() if exc.ctx else exc.format_message())
         sys.exit(2)
+    except click_errors.UsageError as exc:  # "No such option: --bogus" in one line, not a five-line box
+        where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
+        _one_line(f"{exc.format_message()}{where}", exc.exit_code)
+    except click_errors.ClickException as exc:
+        _one_line(exc.format_message(), exc.exit_code)
+    except InputError as exc:
+        _one_line(str(exc))
+    except pydantic.ValidationError as exc:
+        if exc.title != "Settings":
+            raise
+        _one_line(_bad_setting(exc))
+    except OSError as exc:  # a full disk or a read-only data folder is the user's to fix, not a crash
+        if exc.errno not in _WRITE_ERRORS:
+            raise
+        where = f" {exc.filename}" if exc.filename else ""
+        _one_line(f"Cannot write{where}: {exc.strerror or exc}. Free some space or choose another ASSISTANT_DATA_DIR.")
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+_WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EFBIG}
+
+
+def _one_line(message: str, code: int = 2) -> None:
+    err.print(f"Error: {escape(' '.join(str(message).split()))}", highlight=False, soft_wrap=True)
+    sys.exit(code)
+
+
+def _bad_setting(exc: pydantic.ValidationError) -> str:
+    """'CHROMA_PORT='abc' is not valid: ...' for each bad environment variable, named as the user set it."""
+    from assistant.settings import Settings
+
+    parts = []
+    for e in exc.errors():
+        field = str(e["loc"][0]) if e["loc"] else ""
+        info = Settings.model_fields.get(field)
+        names = re.findall(r"\(([A-Z][A-Z0-9_]+)\)", (info.description or "") if info else "")
+        name = names[-1] if names else field
+        reason = str(e.get("ctx", {}).get("error") or e["msg"]).removeprefix("Value error, ")
+        parts.append(f"{name}={e.get('input')!r} is not valid: {reason}")
+    return "Bad setting: " + "; ".join(parts) + "."
