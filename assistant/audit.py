@@ -162,7 +162,7 @@ def app_version() -> str:
 
 @lru_cache(maxsize=4)
 def _fingerprint(corpus: Any) -> str:
-    from assistant.retrieval import fingerprint
+    from assistant.index_content import fingerprint
 
     return fingerprint(corpus)
 

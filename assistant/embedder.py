@@ -71,10 +71,14 @@ def export_for_questions(texts: list[str]) -> dict:
 def _encode(texts: list[str]) -> list[list[float]]:
     fast = _fast()
     if fast is not None:
-        vectors = []
-        for i in range(0, len(texts), 32):  # the batch size sentence-transformers uses
-            vectors.extend(fast.encode(texts[i:i + 32]))
-        return [v.tolist() for v in vectors]
+        # Batches of similar length, as sentence-transformers makes them: a batch is padded to its longest text.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        vectors: list = [None] * len(texts)
+        for i in range(0, len(order), 32):  # the batch size sentence-transformers uses
+            batch = order[i:i + 32]
+            for j, vector in zip(batch, fast.encode([texts[j] for j in batch])):
+                vectors[j] = vector.tolist()
+        return vectors
     model = load_model()
     with _lock:  # the tokenizer is not safe to share across threads
         vectors = model.encode(texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False)

@@ -53,13 +53,15 @@ def is_connection_error(exc: BaseException) -> bool:
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
+        if isinstance(exc, AssistantError):  # the app's own refusals (a busy index ...) are not connection failures
+            return isinstance(exc, ServiceUnavailable)
         if isinstance(exc, (ConnectionError, TimeoutError)):
             return True
         name = type(exc).__name__
         if name in ("ConnectError", "ConnectTimeout", "ReadTimeout", "APIConnectionError", "APITimeoutError",
                     "RemoteProtocolError", "OperationalError") or _CONNECTION.search(f"{name} {exc}"):
             return True
-        exc = exc.__cause__ or exc.__context__
+        exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
     return False
 
 
