@@ -174,12 +174,26 @@ def head_path(db: Database) -> Path:
     return data / f"audit.pg-{hashlib.sha256(db.address.encode()).hexdigest()[:8]}.head"
 
 
+class HeadDamaged(ValueError):
+    """The head file exists but cannot be read as one."""
+
+
 def read_head(db: Database) -> Head | None:
+    """The newest entry this data dir recorded, None when there is no head file; HeadDamaged if it is unreadable."""
     try:
-        data = json.loads(head_path(db).read_text())
-        return Head(int(data["seq"]), str(data["hash"]), str(data.get("time", "")))
-    except (OSError, ValueError, KeyError, TypeError):
+        text = head_path(db).read_text()
+    except FileNotFoundError:
         return None
+    except OSError as exc:
+        raise HeadDamaged(f"the head file {head_path(db).name} cannot be read ({type(exc).__name__})") from None
+    try:
+        data = json.loads(text)
+        head = Head(int(data["seq"]), str(data["hash"]), str(data.get("time", "")))
+    except (ValueError, KeyError, TypeError):
+        raise HeadDamaged(f"the head file {head_path(db).name} is damaged ({len(text)} bytes, not a head)") from None
+    if head.seq < 1 or len(head.hash) != 64:
+        raise HeadDamaged(f"the head file {head_path(db).name} is damaged (entry {head.seq}, hash {head.hash[:16]!r})")
+    return head
 
 
 def _write_head(db: Database, head: Head) -> None:
@@ -240,7 +254,14 @@ def _check_head(db: Database, tx, seq: int, prev: str, prev_time: str, key: byte
     recreated) is recorded, and the chain continues from the head so the gap stays for verify to report."""
     first = db.target not in _heads
     if first:
-        _heads[db.target] = read_head(db)
+        try:
+            _heads[db.target] = read_head(db)
+        except HeadDamaged as exc:  # rewritten below with this append; the damage stays on record
+            log.warning("audit: %s; recorded, and a new one is written", exc)
+            _heads[db.target] = None
+            event = event_entry("head_damaged", str(exc), {})
+            stored = _insert(tx, event, seq + 1, prev, prev_time, key)
+            seq, prev, prev_time = stored["seq"], stored["_hash"], stored["time"]
     head = _heads[db.target]
     if first:
         log.info("audit: log %s ends at entry %d (hash %s); head file: %s", db.address, seq, prev[:16],

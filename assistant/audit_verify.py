@@ -16,7 +16,7 @@ import json
 from pydantic import BaseModel, Field
 
 from assistant import audit_log
-from assistant.audit_log import AuditKeyError, Row, load_key, read_head
+from assistant.audit_log import AuditKeyError, HeadDamaged, Row, load_key, read_head
 from assistant.hashing import GENESIS, chain_hash, key_id, same, sign
 
 FUTURE_SLACK = dt.timedelta(minutes=5)
@@ -74,7 +74,11 @@ def verify(since: dt.date | None = None) -> VerifyReport:
         why = key_error or "ASSISTANT_AUDIT_KEY_FILE is not set"
         findings.insert(0, Finding(seq=r.seq, id=r.id, time=r.time, problem=f"carries an HMAC (key id {r.key_id}) "
                                    f"that cannot be checked: {why}; {walk.signed} entries from here on are signed"))
-    head = read_head(db)
+    try:
+        head = read_head(db)
+    except HeadDamaged as exc:
+        head = None
+        findings.append(Finding(problem=f"{exc}: whether the log was cut short cannot be told"))
     if head is not None:
         findings += _head_findings(head, chained)
     checked = chained[start:]
@@ -162,7 +166,7 @@ class _Walk:
         if row.kind != "event":
             return
         event = data.get("event")
-        if event in ("truncation_detected", "head_mismatch"):
+        if event in ("truncation_detected", "head_mismatch", "head_damaged"):
             self.flag(row, f"the writer found the log damaged: {data.get('question')}")
         elif event == "audit_off":
             self.notes.append(f"entry {row.seq} ({row.time[:19]}Z): {data.get('question')}")

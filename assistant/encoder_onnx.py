@@ -18,6 +18,7 @@ from functools import lru_cache
 from importlib.metadata import version
 from pathlib import Path
 
+from assistant.hashing import file_sha256
 from assistant.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -82,8 +83,24 @@ class OnnxEncoder:
 
 @lru_cache(maxsize=4)
 def _load(path: str, model_dir: str) -> OnnxEncoder | None:
-    record = _record_path(Path(path))
-    if not (Path(path).is_file() and record.is_file()):
+    remove_temporaries(Path(path).parent)
+    record_path = _record_path(Path(path))
+    if not (Path(path).is_file() and record_path.is_file()):
+        return None
+    try:
+        record = json.loads(record_path.read_text())
+    except (OSError, ValueError):
+        log.warning("ONNX encoder record %s is unreadable; using sentence-transformers", record_path.name)
+        return None
+    if not record.get("verified"):
+        return None
+    if not record.get("sha256"):
+        log.warning("ONNX encoder %s has no checksum in its record (an older export); using sentence-transformers "
+                    "until `assistant index` checks it again", Path(path).name)
+        return None
+    if file_sha256(Path(path)) != record["sha256"]:
+        log.warning("ONNX encoder %s does not match the checksum recorded when it was exported (changed or damaged); "
+                    "using sentence-transformers. `assistant index` exports it again.", Path(path).name)
         return None
     try:
         return OnnxEncoder(Path(path), model_dir)
@@ -106,23 +123,71 @@ def ensure_export(load_model, model_dir: str, texts: list[str]) -> dict:
     """
     path = export_path()
     record_path = _record_path(path)
-    if path.is_file() and record_path.is_file():
-        record = json.loads(record_path.read_text())
-        if record.get("sentence_transformers") == version("sentence-transformers"):
-            return record  # verified against the installed sentence-transformers; otherwise check again
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_temporaries(path.parent)
+    record = _read_record(record_path) if path.is_file() else None
+    if record and record.get("verified") and record.get("sentence_transformers") == version("sentence-transformers"):
+        if record.get("sha256") == file_sha256(path):
+            return record  # verified against the installed sentence-transformers, and unchanged since
+        if not record.get("sha256"):  # an export from before checksums were kept: check it again, then keep one
+            model = load_model()
+            again = _verify(model, OnnxEncoder(path, model_dir), [*texts, *_EDGE_TEXTS])
+            if again["verified"]:
+                again["sha256"] = file_sha256(path)
+                _write_record(record_path, again)
+                _load.cache_clear()
+                return again
     tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.onnx")
     model = load_model()
     try:
         _export(model, tmp)
         record = _verify(model, OnnxEncoder(tmp, model_dir), [*texts, *_EDGE_TEXTS])
         if record["verified"]:
+            record["sha256"] = file_sha256(tmp)
             tmp.replace(path)
-            record_path.write_text(json.dumps(record, indent=2))
+            _write_record(record_path, record)
         return record
     finally:
         tmp.unlink(missing_ok=True)
         _load.cache_clear()
+
+
+def _read_record(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_text())
+        return data if isinstance(data, dict) else None
+    except (OSError, ValueError):
+        return None
+
+
+def _write_record(path: Path, record: dict) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(record, indent=2))
+    os.replace(tmp, path)
+
+
+def remove_temporaries(folder: Path) -> int:
+    """Delete export files left by killed `assistant index` runs (named by their pid; only dead pids' files)."""
+    removed = 0
+    for tmp in [*folder.glob("*.tmp.onnx"), *folder.glob(".*.json.*.tmp")]:
+        parts = tmp.name.split(".")
+        pid = next((int(p) for p in reversed(parts) if p.isdigit()), None)
+        if pid is not None and pid != os.getpid() and _alive(pid):
+            continue
+        tmp.unlink(missing_ok=True)
+        removed += 1
+        log.info("removed %s, left by an interrupted export", tmp.name)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
 
 
 def _export(model, path: Path) -> None:

@@ -28,6 +28,7 @@ log = logging.getLogger("assistant.index")
 BUILD_NAME = re.compile(r"^build-[A-Za-z0-9][A-Za-z0-9_.-]{0,80}$")
 READERS = ".readers"
 _KEYS = {"dir", "fingerprint", "chunks"}
+_warned: set[tuple[str, str]] = set()
 
 
 @dataclass
@@ -51,8 +52,11 @@ class IndexState:
         if not (isinstance(data, dict) and _KEYS <= data.keys()):
             return None
         if self.folder(data.get("dir")) is None:
-            log.warning("Index: CURRENT names %r, which is not a build folder inside %s; ignored (rebuilt)",
-                        str(data.get("dir"))[:80], self.root)
+            seen = (str(self.current_file), str(data.get("dir")))
+            if seen not in _warned:  # once, however often it is read
+                _warned.add(seen)
+                log.warning("Index: CURRENT names %r, which is not a build folder inside %s; ignored (rebuilt)",
+                            str(data.get("dir"))[:80], self.root)
             return None
         return data
 
