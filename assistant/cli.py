@@ -15,6 +15,7 @@ from rich.table import Table
 
 from assistant.errors import AssistantError, IndexBusyError, InputError
 from assistant.jsonlines import one_line
+from assistant.services import ServiceUnavailable
 from assistant.settings import configure_offline, get_settings
 
 try:  # typer carries its own copy of click; its usage errors are those classes, not click's
@@ -115,7 +116,10 @@ def ask(
         return
     if question is None:
         fail("Give a question, or --jsonl to read questions from stdin.")
-    answer = ask_fn(_text(question), _text(session), store=store)
+    try:
+        answer = ask_fn(_text(question), _text(session), store=store)
+    except ServiceUnavailable as exc:  # the shared session store is down
+        fail(str(exc))
     if as_json:
         print(answer.model_dump_json(indent=2))
     elif answer.status != "error":
@@ -137,7 +141,11 @@ def _ask_jsonl(ask_fn, store) -> None:
         except (ValueError, RecursionError) as exc:
             print(one_line(json.dumps({"id": None, "line": number, "status": "error", "answer": f"line {number}: {exc}"})), flush=True)
             continue
-        answer = ask_fn(_text(item["question"]), _text(item.get("session")), store=store)
+        try:
+            answer = ask_fn(_text(item["question"]), _text(item.get("session")), store=store)
+        except ServiceUnavailable as exc:  # the shared session store is down: this line fails, the next may not
+            print(one_line(json.dumps({"id": item.get("id"), "line": number, "status": "error", "answer": str(exc)})), flush=True)
+            continue
         answer.id = None if item.get("id") is None else str(item["id"])
         print(one_line(answer.model_dump_json()), flush=True)
 
@@ -183,7 +191,7 @@ def main() -> None:
         _one_line(f"{exc.format_message()}{where}", exc.exit_code)
     except click_errors.ClickException as exc:
         _one_line(exc.format_message(), exc.exit_code)
-    except InputError as exc:
+    except (InputError, ServiceUnavailable) as exc:
         _one_line(str(exc))
     except pydantic.ValidationError as exc:
         if exc.title != "Settings":

@@ -10,12 +10,50 @@ import typer
 
 from assistant.errors import AssistantError
 from assistant.jsonlines import one_line
-from assistant.services import ServiceUnavailable
+from assistant.services import AuditUnavailable, ServiceUnavailable
 
 
 def _fail(message: str, code: int = 2) -> None:
     typer.echo(f"Error: {' '.join(message.split())}", err=True)  # one line, whatever the message echoes
     raise typer.Exit(code)
+
+
+class audited:
+    """`with audited(command, tool, inputs) as call: ... call.output = result`: the command's audit entry.
+
+    Recorded on leaving the block, before anything is printed: the output when it succeeded, the error when
+    the input was refused. With ASSISTANT_AUDIT_REQUIRED=1 and a log that cannot be written, the command
+    stops with one line on stderr (exit 1) and shows nothing.
+    """
+
+    def __init__(self, command: str, tool: str, inputs: dict | None = None):
+        self.command, self.tool, self.inputs = command, tool, dict(inputs or {})
+        self.output = None
+
+    def __enter__(self) -> "audited":
+        return self
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        if exc is None:
+            self._record(self.output, "answered")
+        elif isinstance(exc, AssistantError) and not isinstance(exc, AuditUnavailable) or (
+                isinstance(exc, typer.Exit) and exc.exit_code not in (0, None)):
+            why = str(exc) if isinstance(exc, AssistantError) else f"refused (exit {exc.exit_code})"
+            try:
+                self._record({"error": why}, "error")
+            except typer.Exit:
+                pass  # the refusal itself is what the user sees
+        return False
+
+    def _record(self, output, status: str) -> None:
+        from assistant.audit import record_call
+
+        shown = " ".join(f"{k}={v}" for k, v in self.inputs.items() if v not in (None, "", [], {}) and not isinstance(v, dict))
+        try:
+            record_call(self.command, self.tool, self.inputs, output, status=status,
+                        summary=f"assistant {self.command} {shown}".strip())
+        except AuditUnavailable as exc:
+            _fail(str(exc), 1)
 
 
 def _reading(what):

@@ -20,16 +20,23 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the ClaimResult as JSON."),
     ) -> None:
         """Check a Kadcyla claim: units, JZ/JW, NDCs, admin codes, ICD-10 and place of service, line by line."""
+        from pathlib import Path
+
         from assistant.cli import fail
+        from assistant.cli_audit import audited
         from assistant.tools.claim_request import load_claim
         from assistant.tools.claims import check_claim
 
-        try:
-            result = check_claim(load_claim(claim))
-        except DataError as exc:
-            fail(f"claim check data problem (a maintainer must fix it): {exc}", code=1)
-        except AssistantError as exc:
-            fail(str(exc))
+        with audited("check-claim", "check_claim", {"claim": Path(claim).name}) as call:
+            try:
+                request = load_claim(claim)
+                call.inputs = request.model_dump(mode="json", exclude_none=True)
+                result = check_claim(request)
+            except DataError as exc:
+                fail(f"claim check data problem (a maintainer must fix it): {exc}", code=1)
+            except AssistantError as exc:
+                fail(str(exc))
+            call.output = result.model_dump(mode="json")
         if as_json:
             typer.echo(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2))
             return

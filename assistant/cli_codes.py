@@ -52,9 +52,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Which HER2 drug do a name, J-code, NDC or dose point to, and do they agree?"""
         from assistant.cli import _text
+        from assistant.cli_audit import audited
 
         try:
-            result = disambiguate_code(_text(query))
+            with audited("jcode", "disambiguate_code", {"query": _text(query)}) as call:
+                result = disambiguate_code(_text(query))
+                call.output = result.model_dump(mode="json")
         except InputError as exc:
             typer.echo(f"Error: {exc}", err=True)
             raise typer.Exit(2) from None

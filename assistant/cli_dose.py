@@ -125,12 +125,16 @@ def dose(
     as_json: bool = typer.Option(False, "--json", help="Print the DoseResult as JSON."),
 ) -> None:
     """Dose, vials, waste, J9354 lines, preparation and Medicare payment for one Kadcyla cycle."""
-    request = build_request(
+    from assistant.cli_audit import audited
+
+    given = dict(
         weight=weight, indication=indication, cycle=cycle, mg_per_kg=mg_per_kg, date_of_service=date,
         prescribed_mg=dose_mg, vials_available=",".join(vials) if vials else None, dose_reduced=dose_reduced,
         previous_mg_per_kg=previous_mg_per_kg,
     )
-    result = calculate_dose(request)
+    with audited("dose", "calculate_dose", {k: v for k, v in given.items() if v is not None}) as call:
+        result = calculate_dose(build_request(**given))
+        call.output = result.model_dump(mode="json")
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
     else:
@@ -143,7 +147,17 @@ def prices_load(
     quarter: str | None = typer.Option(None, "--quarter", help="The quarter, e.g. 2026Q3, if the title rows lack it."),
 ) -> None:
     """Import a CMS ASP pricing file; dose calculations then use it for dates in its quarter."""
-    loaded = import_asp_file(Path(file), quarter)
+    from assistant.cli_audit import audited
+    from assistant.hashing import file_sha256
+
+    with audited("prices load", "import_asp_file", {"file": Path(file).name, "quarter": quarter}) as call:
+        if Path(file).is_file():
+            call.inputs["sha256"] = file_sha256(Path(file))
+        loaded = import_asp_file(Path(file), quarter)
+        j9354 = loaded.rows.get("J9354")
+        call.output = {"quarter": loaded.quarter, "effective_start": str(loaded.effective_start),
+                       "effective_end": str(loaded.effective_end), "codes": len(loaded.rows),
+                       "J9354": None if j9354 is None else {"payment_limit": str(j9354.payment_limit), "dosage": j9354.dosage}}
     out.print(
         f"Loaded {loaded.quarter} ({loaded.effective_start} to {loaded.effective_end}) from {loaded.source_file}: "
         f"{len(loaded.rows)} priced codes.",

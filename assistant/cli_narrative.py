@@ -46,16 +46,21 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write a letter of medical necessity: request, clinical summary, criteria, open items, billing."""
         from assistant.cli import fail
+        from assistant.cli_audit import audited
         from assistant.narrative import build_narrative
 
         if fmt not in ("text", "markdown"):
             fail(f"--format must be text or markdown (got {fmt!r})")
-        try:
-            narrative = build_narrative(read_case(case))
-        except DataError as exc:
-            fail(f"data problem (a maintainer must fix it): {exc}", code=1)
-        except AssistantError as exc:
-            fail(str(exc))
+        with audited("narrative", "build_narrative", {"case": Path(case).name}) as call:
+            try:
+                given = read_case(case)
+                call.inputs = given
+                narrative = build_narrative(given)
+            except DataError as exc:
+                fail(f"data problem (a maintainer must fix it): {exc}", code=1)
+            except AssistantError as exc:
+                fail(str(exc))
+            call.output = narrative.text()
         body = narrative.text() if fmt == "text" else narrative.markdown()
         if out:
             try:

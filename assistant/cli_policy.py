@@ -21,24 +21,30 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     ) -> None:
         """Check a patient case against a payer's Kadcyla policy, criterion by criterion."""
+        from pathlib import Path
+
         from assistant.cli import fail
+        from assistant.cli_audit import audited
         from assistant.tools.policy import check_policy
         from assistant.tools.policy_case import load_case
 
-        try:
-            patient = load_case(case)
-        except AssistantError as exc:
-            fail(str(exc))
-        except RecursionError:
-            fail(f"case file {case} is nested too deeply to read")
-        except ValueError as exc:  # the YAML reader's own, e.g. an impossible date such as 0000-00-00
-            fail(f"cannot read case file {case}: {exc}")
-        try:
-            result = check_policy(patient, policy)
-        except DataError as exc:
-            fail(f"policy data problem (a maintainer must fix it): {exc}", code=1)
-        except AssistantError as exc:
-            fail(str(exc))
+        with audited("check-policy", "check_policy", {"case": Path(case).name, "policy": policy}) as call:
+            try:
+                patient = load_case(case)
+            except AssistantError as exc:
+                fail(str(exc))
+            except RecursionError:
+                fail(f"case file {case} is nested too deeply to read")
+            except ValueError as exc:  # the YAML reader's own, e.g. an impossible date such as 0000-00-00
+                fail(f"cannot read case file {case}: {exc}")
+            call.inputs = patient.model_dump(mode="json", exclude_none=True) | ({"policy": policy} if policy else {})
+            try:
+                result = check_policy(patient, policy)
+            except DataError as exc:
+                fail(f"policy data problem (a maintainer must fix it): {exc}", code=1)
+            except AssistantError as exc:
+                fail(str(exc))
+            call.output = result.model_dump(mode="json")
         if as_json:
             data = result.model_dump(mode="json")
             data["figures"] = [f.model_dump(mode="json") for f in result.figures()]
