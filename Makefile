@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run test index browser eval bench fuzz clean
+.PHONY: install run test index browser postgres eval bench fuzz clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -28,12 +28,20 @@ index: install
 browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update && apt-get install -y chromium; }
 
+# PostgreSQL server binaries (initdb, pg_ctl) for the tests that start a throwaway cluster on a loopback port;
+# no cluster of Debian's own is made or started.
+postgres:
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+		mkdir -p /etc/postgresql-common && echo 'create_main_cluster = false' > /etc/postgresql-common/createcluster.conf; \
+		apt-get update && apt-get install -y --no-install-recommends postgresql; }
+
+# The chat UI refuses to answer when its audit entry cannot be written (ASSISTANT_AUDIT_REQUIRED=1).
 run: index
 	@echo "Kadcyla assistant: http://127.0.0.1:$(PORT)"
-	$(VENV)/bin/streamlit run streamlit_app.py --server.address 127.0.0.1 --server.port $(PORT) \
+	ASSISTANT_AUDIT_REQUIRED=1 $(VENV)/bin/streamlit run streamlit_app.py --server.address 127.0.0.1 --server.port $(PORT) \
 		--server.headless true --browser.gatherUsageStats false
 
-test: install browser
+test: install browser postgres
 	$(VENV)/bin/assistant index
 	$(VENV)/bin/python -m pytest -q
 	$(VENV)/bin/assistant eval
