@@ -154,7 +154,40 @@ def normalize(text: str) -> tuple[str, list[int]]:
         if not _NOT_NORMAL_ASCII.search(text):
             return text, list(range(len(text)))
         return _ascii(text)
+    if _only_spacing(text):  # most text with curly quotes or dashes: nothing but whitespace to collapse
+        return _collapse_runs(text)
     return _general(text)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x7f]")
+
+
+def _only_spacing(text: str) -> bool:
+    table = confusables()
+    return (
+        not _CONTROL.search(text)
+        and unicodedata.is_normalized("NFKC", text)
+        and not any(not c.isascii() and (_invisible(c) or c in table) for c in text)
+    )
+
+
+_SPACE_RUNS = re.compile(r"\s+")
+
+
+def _collapse_runs(text: str) -> tuple[str, list[int]]:
+    """Whitespace runs made one space (or one line break) in text needing nothing else."""
+    out: list[str] = []
+    offsets: list[int] = []
+    at = 0
+    for m in _SPACE_RUNS.finditer(text):
+        out.append(text[at:m.start()])
+        offsets.extend(range(at, m.start()))
+        out.append("\n" if any(c in _LINE_BREAKS for c in m.group(0)) else " ")
+        offsets.append(m.start())
+        at = m.end()
+    out.append(text[at:])
+    offsets.extend(range(at, len(text)))
+    return "".join(out), offsets
 
 
 def _general(text: str) -> tuple[str, list[int]]:

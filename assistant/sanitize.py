@@ -238,7 +238,7 @@ _INJECTION = re.compile(
     r"\[\s{0,5}/?\s{0,5}(?:system|inst|instructions?|admin)\s{0,5}\]|<\|[a-z_]{1,40}\|>|(?<!#)#{2,6}\s{0,5}(?:system|instructions?)\b|"
     r"\bmark (?:it |this |the \w+ |all |every |each |as )*(?:as )?(?:approved|met|eligible|covered)\b|"
     r"\b(?:patient|pt|member|request|case|claim) (?:is|was|has been) (?:already )?(?:pre-?)?approved|"
-    r"\b(?:all|every|each) (?:the |of the )?(?:criteria|criterion|requirements?) (?:are |is |were |have been |has been )?"
+    r"\b(?:all|every|each) (?:the |of the )?(?:criteria|criterion|requirements?) (?:are |is |were |have been |has been )"  # "are all the criteria met?" asks
     r"(?:met|satisfied|fulfilled)|"
     r"\b(?:treat|consider) (?:this|the|it) (?:\w+ )?as (?:approved|met|eligible|covered)\b|"
     r"\bauto-?approve|\bapprove (?:this|the|it)\b|\balways (?:say|answer|approve|respond|reply)\b|"
@@ -291,19 +291,20 @@ def strip_injections(text: str) -> tuple[str, list[str]]:
     text = normalize(text)
     if not text.strip():
         raise InputError("The text is empty once invisible and control characters are removed. Type a question.")
-    text, removed = _strip_once(text)
-    for _ in range(3):  # a cut can join two halves into new markup: "[a]<b>(http://x)"
-        if not removed or not text:
+    text, removed, cut_markup = _strip_once(text)
+    for _ in range(3):  # a markup cut can join two halves into new markup: "[a]<b>(http://x)"
+        if not cut_markup or not text:
             break
-        text, more = _strip_once(text)
+        text, more, cut_markup = _strip_once(text)
         if not more:
             break
         removed += more
     return text, removed
 
 
-def _strip_once(text: str) -> tuple[str, list[str]]:
+def _strip_once(text: str) -> tuple[str, list[str], bool]:
     text, removed = _strip_markup(text)
+    cut_markup = bool(removed)
     lines_in = [(_close_gaps(line), True) if _MARK in line else (line, False) for line in text.split("\n")]
     # Detection runs on the whole text, so an instruction split over lines or sentences is one match;
     # every sentence a match touches is removed.
@@ -332,11 +333,18 @@ def _strip_once(text: str) -> tuple[str, list[str]]:
             if not line:
                 continue
         lines.append(line)
-    return "\n".join(lines).strip(), removed
+    return "\n".join(lines).strip(), removed, cut_markup
 
 
+@lru_cache(maxsize=8192)  # the same passages are checked again for every answer that may quote them
 def unsafe_passage(text: str) -> bool:
     """Whether a passage holds markup or an instruction, so quoting it would carry them into an answer."""
     _, removed = _strip_markup(normalize(text))
-    return bool(removed) or bool(instruction_spans(text)) or any(
-        is_injection(piece) for line in text.split("\n") for piece in _SENTENCE.findall(line))
+    if removed or instruction_spans(text):  # the families, on the whole passage at once
+        return True
+    for line in text.split("\n"):
+        for piece in _SENTENCE.findall(line):
+            folded = fold(piece)
+            if _INJECTION.search(folded) or _ROLE_CAPS.search(folded):
+                return True
+    return False

@@ -364,6 +364,9 @@ LEGITIMATE = [
     "S/p TCHP, now mBC, 68 kg, cycle 2.",
     "Forget the 100 mg vial, is a 160 mg vial alone enough for 40 kg?",
     "Dr. Smith's note: all orders reviewed, start Kadcyla 3.6 mg/kg.",
+    "are all the criteria met for her?",
+    "What happens when the criteria are met?",
+    "If the above prior authorization criteria are met, how long is the approval?",
 ]
 
 
@@ -376,3 +379,12 @@ def test_legitimate_questions_pass_through_untouched(question):
 @pytest.mark.parametrize("question", LEGITIMATE[:3])
 def test_legitimate_questions_get_no_ignored_warning(question):
     assert not _ignored_warning(fresh(question))
+
+
+def test_the_documents_hold_no_instruction():
+    """The policies' own words ("when the following criteria are met") are not claims: every passage stays quotable."""
+    from assistant.corpus import get_corpus
+
+    corpus = get_corpus()
+    found = {doc: [corpus.text(doc)[a:b] for a, b, _ in instruction_spans(corpus.text(doc))] for doc in corpus.docs}
+    assert {doc: spans for doc, spans in found.items() if spans} == {}

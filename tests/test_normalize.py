@@ -84,3 +84,9 @@ def test_offsets_map_back_and_normalising_twice_changes_nothing(text):
 @given(st.text(alphabet=st.characters(max_codepoint=127), max_size=60))
 def test_the_ascii_fast_path_is_the_general_one(text):
     assert normalize(text) == _general(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXTS | st.text(alphabet="ab “”–—\u00a0\u2003\n\t\r\u0085\u2028\x1f", max_size=40))
+def test_the_fast_paths_are_the_general_one(text):
+    assert normalize(text) == _general(text)
