@@ -38,8 +38,9 @@ def free_port() -> int:
 
 
 class Cluster:
-    def __init__(self, *, durable: bool = False):
+    def __init__(self, *, durable: bool = False, options: str = ""):
         self.durable = durable  # False: fsync off (tests); True: the server's own defaults (benchmarks)
+        self.options = options  # more `-c name=value` settings
         self.dir: Path | None = None
         self.url = ""
         self._prefix: list[str] = []
@@ -64,6 +65,8 @@ class Cluster:
         options = f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={self.dir} -c max_connections=300"
         if not self.durable:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        if self.options:
+            options += f" {self.options}"
         self._run([pg_ctl, "-D", str(data), "-l", str(self.dir / "server.log"), "-w", "-t", "60", "-o", options, "start"])
         self._pg_ctl = pg_ctl
         self.url = f"postgresql://assistant@127.0.0.1:{port}/postgres"
