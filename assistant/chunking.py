@@ -1,5 +1,9 @@
 """Structure-aware chunks: split by each document's own headings, numbered
-criteria and table rows. A chunk's text is always document[start:end]."""
+criteria and table rows. A chunk's text is always document[start:end].
+
+Boilerplate (copyright, legal reminders, download prompts, navigation, marketing) is marked
+non-answer here, from chunking.yaml's `noise` rules: a chunk that is all boilerplate carries its
+kind in `non_answer`, and noise_spans() gives the exact stretches for quoting to avoid."""
 
 from __future__ import annotations
 
@@ -35,6 +39,7 @@ class Chunk(BaseModel):
     text: str
     table_header: str | None = None
     path: str = ""  # the headings above the passage, outermost first, joined by " > "
+    non_answer: str | None = None  # the kind of boilerplate the whole passage is (chunking.yaml `noise`), or None
 
     def index_text(self, label: str) -> str:
         """What the retrievers see: document label and heading path (minus headings the
@@ -310,4 +315,62 @@ def chunk_document(doc_id: str, text: str) -> list[Chunk]:
                 path=unit.path,
             )
         )
+    spans = noise_spans(doc_id, text, chunks)
+    for chunk in chunks:
+        chunk.non_answer = _all_noise(chunk, spans)
     return chunks
+
+
+# -- boilerplate -------------------------------------------------------------------------------
+NoiseSpan = tuple[int, int, str]  # start, end, kind
+
+
+def noise_spans(doc_id: str, text: str, chunks: list[Chunk]) -> list[NoiseSpan]:
+    """The stretches of a document its `noise` rules mark as boilerplate, in order, with their kind."""
+    rules = _config().get(doc_id, {}).get("noise") or []
+    if not rules:
+        return []
+    section_of = {}
+    for chunk in chunks:
+        for line in _split_lines(text[chunk.start:chunk.end]):
+            section_of[chunk.start + line.start] = chunk.section
+    spans: list[NoiseSpan] = []
+    for line in _split_lines(text):
+        s = line.stripped
+        if not s:
+            continue
+        start = line.start + len(line.text) - len(line.text.lstrip())
+        for rule in rules:
+            if _rule_covers(rule, s, section_of.get(line.start)):
+                spans.append((start, start + len(s), rule["kind"]))
+                break
+    for rule in rules:
+        for exact in rule.get("text") or []:
+            pos = text.find(exact)
+            while pos >= 0:
+                spans.append((pos, pos + len(exact), rule["kind"]))
+                pos = text.find(exact, pos + 1)
+    return sorted(spans)
+
+
+def _rule_covers(rule: dict, line: str, section: str | None) -> bool:
+    if any(line.startswith(p) for p in rule.get("lines") or []):
+        return True
+    if rule.get("section") and section == rule["section"]:
+        return not any(line.startswith(p) for p in rule.get("except") or [])
+    return False
+
+
+def _all_noise(chunk: Chunk, spans: list[NoiseSpan]) -> str | None:
+    """The kind of boilerplate every non-blank line of the chunk is, or None if any line is not."""
+    kind = None
+    for line in _split_lines(chunk.text):
+        if not line.stripped:
+            continue
+        start = chunk.start + line.start + len(line.text) - len(line.text.lstrip())
+        end = start + len(line.stripped)
+        cover = next((k for s, e, k in spans if s <= start and end <= e), None)
+        if cover is None:
+            return None
+        kind = kind or cover
+    return kind

@@ -20,7 +20,7 @@ _MAX_SIBLINGS = 6
 _NEAR_TIE = 0.04
 _RANK_STEP = 0.01  # per place down the retrieval order, when quotes from several passages compete
 _KEEP_WITHIN = 0.4  # a quote scoring this far below the best one answers something else
-_CANDIDATES_VERSION = 2  # bump when candidate_texts changes, so `assistant index` embeds the new set
+_CANDIDATES_VERSION = 3  # bump when candidate_texts changes, so `assistant index` embeds the new set
 
 
 def sentences(hit: dict) -> list[dict]:
@@ -74,6 +74,27 @@ _SENTENCE_VECTORS: dict = {}
 _loaded: set[str] = set()
 
 
+def embed_missing(texts: list[str]) -> None:
+    """Embed, in one batch, the texts neither saved by `assistant index` nor embedded before."""
+    import numpy as np
+
+    from assistant.embedder import embed
+
+    _load_saved()
+    missing = [t for t in dict.fromkeys(texts) if t not in _SENTENCE_VECTORS]
+    for i in range(0, len(missing), 64):
+        part = missing[i:i + 64]
+        for t, v in zip(part, embed(part)):
+            _SENTENCE_VECTORS[t] = np.asarray(v, dtype=np.float32)
+
+
+def vectors_for(texts: list[str]):
+    """The saved vectors of these texts, one row each (embed_missing first)."""
+    import numpy as np
+
+    return np.stack([_SENTENCE_VECTORS[t] for t in texts]).astype(np.float32)
+
+
 def _vectors_file():
     from assistant.settings import get_settings
 
@@ -106,8 +127,11 @@ def _load_saved() -> None:
 
 
 def candidate_texts(chunks) -> list[str]:
-    """Every text best_quotes may rank: short passages whole, and the sentences of every passage."""
-    out: dict[str, None] = {}
+    """Every text best_quotes may rank: short passages whole, and the sentences of every passage; and
+    every sentence and label line document answers rank (assistant.documents.candidates)."""
+    from assistant.documents.candidates import texts_to_embed
+
+    out: dict[str, None] = dict.fromkeys(texts_to_embed())
     for c in chunks:
         hit = {"doc_id": c.doc_id, "quote": c.text, "start": c.start, "end": c.end}
         if len(c.text.strip()) <= _WHOLE_PASSAGE:

@@ -65,7 +65,10 @@ def test_saved_sentence_vectors_are_used_without_embedding_again(tmp_path, monke
                   text="Dose is 3.6 mg/kg. Infuse over 90 minutes.")
     calls = []
     monkeypatch.setattr(embedder, "embed", lambda texts: calls.append(list(texts)) or [[1.0, 0.0]] * len(texts))
-    assert passages.save_vectors([chunk]) == 3  # the passage whole and its two sentences
+    texts = passages.candidate_texts([chunk])
+    # the passage whole and its two sentences, and the sentences document answers rank
+    assert {"Dose is 3.6 mg/kg. Infuse over 90 minutes.", "Dose is 3.6 mg/kg.", "Infuse over 90 minutes."} <= set(texts)
+    assert passages.save_vectors([chunk]) == len(texts)
     assert passages.save_vectors([chunk]) == 0  # already saved
     passages._SENTENCE_VECTORS.clear()
     monkeypatch.setattr(embedder, "embed", lambda texts: (_ for _ in ()).throw(AssertionError(f"embedded {texts}")))
