@@ -92,7 +92,9 @@ def _load(path: str, model_dir: str) -> OnnxEncoder | None:
     except (OSError, ValueError):
         log.warning("ONNX encoder record %s is unreadable; using sentence-transformers", record_path.name)
         return None
-    if not record.get("verified"):
+    if not (isinstance(record, dict) and record.get("verified")):
+        log.warning("ONNX encoder %s not usable (its record does not say it was verified); using sentence-transformers",
+                    Path(path).name)
         return None
     if not record.get("sha256"):
         log.warning("ONNX encoder %s has no checksum in its record (an older export); using sentence-transformers "

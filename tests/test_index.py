@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import socket
@@ -151,7 +152,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_chroma_server_mode(tiny, monkeypatch):
+def test_chroma_server_mode(tiny, monkeypatch, caplog):
     """`chroma run` on a free loopback port: index into it, query it, stop it."""
     port = _free_port()
     chroma = Path(sys.executable).parent / "chroma"
@@ -179,6 +180,17 @@ def test_chroma_server_mode(tiny, monkeypatch):
         hits = retrieval.Retriever().search("dextrose", k=1)
         assert hits[0].doc_id == "doc-a"
         assert not (tiny / "data" / "index" / "CURRENT").exists()  # nothing written locally
+
+        # the committed collection deleted behind the app's back: found with one warning, rebuilt
+        from assistant import index_server
+
+        client = index_server.connect()
+        client.delete_collection(index_server.read_pointer(client)["collection"])
+        caplog.set_level(logging.WARNING)
+        reader = retrieval.Retriever()
+        (warning,) = [r.getMessage() for r in caplog.records if r.name == "assistant.index"]
+        assert "damaged" in warning and "is missing" in warning
+        assert reader.state["rebuilt"] is True and reader.search("dextrose", k=1)[0].doc_id == "doc-a"
     finally:
         proc.terminate()
         proc.wait(timeout=20)
