@@ -74,10 +74,8 @@ def _narrative(args: dict) -> Any:
 
 
 def _tools() -> dict[str, Any]:
-    try:
-        from assistant.toolbox import RUNS
-    except ImportError:  # a tree without the toolbox module: the agent's own table
-        from assistant.agent import TOOLS as RUNS
+    from assistant.toolbox import RUNS
+
     return {**RUNS, "build_narrative": _narrative}
 
 

@@ -146,3 +146,16 @@ def test_postgres_that_is_down_is_one_line(sqlite_dir, app, monkeypatch, caplog)
     dosed = run(app, *COMMANDS["dose"][0])  # not required: the figure, and a warning naming the server
     assert dosed.exit_code == 0 and json.loads(dosed.stdout)["dose_mg"]["value"] == 252
     assert where in caplog.text
+
+
+def test_an_unreachable_llm_endpoint_is_named():
+    """What the LLM planner raises when its chat model cannot be reached (see the closing note for the call site)."""
+    from assistant.services import ServiceUnavailable, llm_unavailable
+
+    class APIConnectionError(Exception):
+        pass
+
+    down = llm_unavailable(APIConnectionError("Connection error."), "openai:gpt-4o-mini", "http://127.0.0.1:9/v1")
+    assert isinstance(down, ServiceUnavailable)
+    assert str(down) == "The LLM endpoint (openai) at http://127.0.0.1:9/v1 is not reachable (APIConnectionError)."
+    assert llm_unavailable(ValueError("bad tool arguments"), "openai:x", None) is None
