@@ -22,10 +22,11 @@ from assistant.documents.reply import DocReply, bullet, cite, safe, shown
 from assistant.documents.structure import structure
 
 SUPPORTS = 3
-ON_TOPIC = 0.12  # a supporting quote scores within this of the lead
+ON_TOPIC = 0.25  # a supporting quote scores within this of the lead
 UNIT_MAX = 900  # a list item, FAQ answer or table row longer than this is shown as its sentence
 LEAD_UNIT = 230  # a unit this short is the lead line itself
 LIST_NEAR = 0.15  # a sentence in a list this close to the best one answers a list question
+SAME_LINE = 0.03  # sentences of one line this close are a tie
 TYPED_NEAR = 0.25  # a sentence holding an answer of the asked type this close to the best one is the answer
 
 
@@ -86,13 +87,17 @@ def _in_list(k: int) -> bool:
 
 def _choose(q: Question, scored: list[select.Scored]) -> select.Scored:
     """The best sentence; for a list question the best one in a list, for a typed question ("when",
-    "fax", "how long") the best one holding such an answer, when it scores close to the best."""
+    "fax", "how long") the best one holding such an answer, when it scores close to the best. Of
+    near-equal sentences of one line, the first: a line states its point before it elaborates."""
     top = scored[0]
     if q.type == "list":
-        return next((s for s in scored[:30] if s.score >= top.score - LIST_NEAR and _in_list(s.index)), top)
-    if q.type in select.TYPED:
-        return next((s for s in scored[:30] if s.score >= top.score - TYPED_NEAR and select.typed(q, s.index)), top)
-    return top
+        top = next((s for s in scored[:30] if s.score >= top.score - LIST_NEAR and _in_list(s.index)), top)
+    elif q.type in select.TYPED:
+        top = next((s for s in scored[:30] if s.score >= top.score - TYPED_NEAR and select.typed(q, s.index)), top)
+    c = select.candidate(top.index)
+    same = [s for s in scored[:12] if s.score >= top.score - SAME_LINE and select.candidate(s.index).doc_id == c.doc_id
+            and select.candidate(s.index).line == c.line]
+    return min(same, key=lambda s: (select.candidate(s.index).start, -select.candidate(s.index).end)) if same else top
 
 
 def _from_sentences(q: Question, scored: list[select.Scored], cites: Citations) -> DocReply | None:

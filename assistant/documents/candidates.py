@@ -18,7 +18,9 @@ _SENT_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(“\"'•-])")
 _CARD_LINE = 70  # a line this short, in a run of such lines, is part of a card layout
 _CARD = 3
 _FIGURE = re.compile(r"^(?:[$~]?\d[\d,.]*|[A-Z]{1,3}\d{2,5}|[A-Z]{2,3}|\d{5}\+\d{5})\b")  # "$10,633.90", "J9354", "JW", "96413+96415"
-_LINE_MAX = 320  # a line this short is also a candidate whole: its sentences read together
+_LINE_MAX = 320
+LONG = 150  # a candidate longer than this is also ranked by its clauses: a question often matches one
+_CLAUSE = re.compile(r";\s+|\s+[—–]\s+|:\s+(?=\S)|\.\s+(?=[A-Z])")  # a line this short is also a candidate whole: its sentences read together
 
 
 @dataclass(frozen=True)
@@ -184,11 +186,26 @@ def ranking_text(s: Span) -> str:
     return text
 
 
+def clauses(text: str) -> list[str]:
+    """The clauses of a long candidate (split at ; — : and sentence ends), each 20 characters or more."""
+    if len(text) <= LONG:
+        return []
+    out, pos = [], 0
+    for m in _CLAUSE.finditer(text):
+        out.append(text[pos:m.start()])
+        pos = m.end()
+    out.append(text[pos:])
+    parts = [p.strip() for p in out if len(p.strip()) >= 20]
+    return parts if len(parts) > 1 else []
+
+
 def texts_to_embed() -> list[str]:
-    """The candidates' ranking texts and their contexts: what document answers rank by meaning."""
+    """The candidates' ranking texts, their clauses and their contexts: what document answers rank by meaning."""
     out: dict[str, None] = {}
     for s in spans():
-        out[ranking_text(s)] = None
+        text = ranking_text(s)
+        out[text] = None
+        out.update((c, None) for c in clauses(text))
         if s.context:
             out[s.context] = None
     return list(out)

@@ -71,6 +71,9 @@ def bullet(cites: Citations, doc_id: str, start: int, end: int, section: str, *,
     if span is None:
         return ""
     start, end = span
+    from assistant.documents.structure import structure
+
+    section = structure(doc_id).section_at(start) or section
     marker = cite(cites, doc_id, start, end, section)
     body = shown(doc_id, start, end, header, keep_marker)
     if source:

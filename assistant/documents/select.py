@@ -30,6 +30,7 @@ SECTION = 0.04  # another passage of a retrieved passage's section
 NAMED_DOC = 0.40  # the question names the sentence's document: answered from it unless nothing there fits
 TYPE = {"date": 0.10, "duration": 0.09, "frequency": 0.08, "number": 0.06, "code": 0.09, "contact": 0.14,
         "organisation": 0.10, "yes_no": 0.02, "procedure": 0.06}
+CLAUSE_SHARE = 0.92  # a long candidate's best clause counts this much of its own meaning
 FULL_SHARE = 0.3  # the question as typed, beside the question without the drug's and documents' names
 MONEY = 0.06  # a price question prefers a sentence with a dollar amount
 CYCLE = 0.12  # says first/initial/cycle 1 for a first-cycle question (and the reverse)
@@ -61,6 +62,8 @@ class Pool:
     items: list[Candidate]
     texts: list[str]
     vectors: np.ndarray  # one row per candidate, unit length
+    clause_vectors: np.ndarray  # one row per clause of a long candidate
+    clause_owner: np.ndarray  # the candidate each clause belongs to
     label_vectors: np.ndarray  # the label line's vector, or zeros
     has_label: np.ndarray
     types: dict[str, np.ndarray]  # answer type -> bool per candidate
@@ -77,7 +80,7 @@ class Pool:
 
 @lru_cache(maxsize=4)
 def _pool(corpus_dir: str) -> Pool:
-    from assistant.documents.candidates import ranking_text, spans
+    from assistant.documents.candidates import clauses, ranking_text, spans
     from assistant.passages import embed_missing, vectors_for
 
     def st_label(s) -> str:
@@ -96,8 +99,11 @@ def _pool(corpus_dir: str) -> Pool:
                                frozenset(lexical_terms(ranked)), s.heading, quote.rstrip().endswith(":")))
         texts.append(ranked)
         labels.append(s.context or None)
-    embed_missing(texts + [t for t in labels if t])
+    parts = [(k, c) for k, t in enumerate(texts) for c in clauses(t)]
+    embed_missing(texts + [t for t in labels if t] + [c for _, c in parts])
     vectors = vectors_for(texts)
+    clause_vectors = vectors_for([c for _, c in parts]) if parts else np.zeros((0, vectors.shape[1]), np.float32)
+    clause_owner = np.array([k for k, _ in parts], dtype=int)
     label_vectors = np.zeros_like(vectors)
     has_label = np.zeros(len(items), dtype=bool)
     known = [(k, t) for k, t in enumerate(labels) if t]
@@ -119,7 +125,7 @@ def _pool(corpus_dir: str) -> Pool:
         if key not in sections:
             sections[key] = (frozenset(lexical_terms(s.section_name)) - qmod.QUESTION_WORDS - _GENERIC, [])
         sections[key][1].append(k)
-    return Pool(items, texts, vectors, label_vectors, has_label, types, amounts,
+    return Pool(items, texts, vectors, clause_vectors, clause_owner, label_vectors, has_label, types, amounts,
                 np.array([f and not later for f, later in cyc]), np.array([later and not f for f, later in cyc]),
                 by_term, np.array([doc_ids.index(c.doc_id) for c in items]), doc_ids,
                 np.array([c.heading for c in items]), np.array([c.lead_in for c in items]),
@@ -149,11 +155,13 @@ def score(q: Question, question_vec: np.ndarray, hits: list[dict], search_text: 
     """Every allowed candidate, best first. question_vec: the question without the drug's and the
     documents' names; full_vec: the question as typed (its better match counts)."""
     p = pool()
-    sims = p.vectors @ question_vec
-    labels = p.label_vectors @ question_vec
-    if full_vec is not None:
-        sims = FULL_SHARE * (p.vectors @ full_vec) + (1 - FULL_SHARE) * sims
-        labels = FULL_SHARE * (p.label_vectors @ full_vec) + (1 - FULL_SHARE) * labels
+    qv = question_vec if full_vec is None else (1 - FULL_SHARE) * question_vec + FULL_SHARE * full_vec
+    sims = p.vectors @ qv
+    if len(p.clause_owner):  # a long row or sentence counts by its best clause too
+        best_clause = np.full(len(p.items), -1.0)
+        np.maximum.at(best_clause, p.clause_owner, p.clause_vectors @ qv)
+        sims = np.maximum(sims, CLAUSE_SHARE * best_clause)
+    labels = p.label_vectors @ qv
     sims = np.where(p.has_label, (1 - LABEL_SHARE) * sims + LABEL_SHARE * np.maximum(sims, labels), sims)
     idf = _idf(str(get_corpus().dir))
     overlap = np.zeros(len(p.items))
