@@ -29,19 +29,9 @@ def _conflicts() -> list[dict]:
 
 
 def _conflict_notes(text: str, cites: compose.Citations) -> tuple[list[str], list[str]]:
-    low = text.lower()
-    lines, warnings = [], []
-    corpus = get_corpus()
-    for item in _conflicts():
-        if any(t in low for t in item["triggers"]):
-            parts = []
-            for side in item["sides"]:
-                meta = corpus.doc(side["doc_id"]).meta
-                marker = cites.add({"doc_id": side["doc_id"], "quote": side["quote"]})
-                parts.append(f"{meta.publisher} ({meta.date or 'undated'}): “{side['quote']}” {marker}")
-            lines.append(f"Sources disagree on {item['topic']}:\n- " + "\n- ".join(parts))
-            warnings.append(f"Conflicting sources on {item['topic']}: both are shown with their dates.")
-    return lines, warnings
+    from assistant.documents.conflicts import conflict_notes  # only for questions about the conflicting topic
+
+    return conflict_notes(text, cites)
 
 
 def _tail(turn: Turn, clean: str, did: str) -> str:
@@ -58,28 +48,9 @@ _PAYER_DOCS = {"centene": "centene-cp-phar-229", "oscar": "oscar-cg101"}
 
 
 def _document(turn: Turn, clean: str, said) -> Answer:
-    from assistant.passages import choose_quotes
+    from assistant.documents import answer_document  # the exact answer first, complete lists, no boilerplate
 
-    query = _tail(turn, clean, "Searched with")
-    payer = said.value("payer")
-    hits = turn.call("search_corpus", {"query": search_query(query), "k": 8 if payer else 5})
-    if payer:  # a question about one payer's policy is answered from that policy first
-        own = [h for h in hits if h["doc_id"] == _PAYER_DOCS[payer]]
-        hits = own + [h for h in hits if h["doc_id"] != _PAYER_DOCS[payer]]
-    if not hits:
+    if not answer_document(turn, clean, said):  # nothing found, or nothing that may be quoted
         turn.answer.status = "out_of_scope"
         turn.answer.answer = SCOPE
-        return turn.answer
-    quotes = choose_quotes(hits, search_query(clean))
-    if not quotes:  # every passage found held markup or an instruction: nothing may be quoted
-        turn.answer.status = "out_of_scope"
-        turn.answer.answer = SCOPE
-        return turn.answer
-    lines = [compose.compose_passages(quotes, turn.cites)]
-    notes, warnings = _conflict_notes(clean, turn.cites)
-    lines.extend(notes)
-    turn.answer.warnings.extend(warnings)
-    turn.answer.answer = "\n".join(lines)
     return turn.answer
-
-
