@@ -18,7 +18,7 @@ from assistant.documents import lists, select
 from assistant.documents.conflicts import conflict_notes
 from assistant.documents.price import price_warnings
 from assistant.documents.question import Question, read_question, topic_free
-from assistant.documents.reply import DocReply, bullet, cite, safe, shown
+from assistant.documents.reply import DocReply, bullet, cite, header_marker, safe, shown
 from assistant.documents.structure import structure
 
 SUPPORTS = 3
@@ -122,7 +122,7 @@ def _from_sentences(q: Question, scored: list[select.Scored], cites: Citations) 
     unit_shown = shown(c.doc_id, u_start, u_end, header)
     if len(unit_shown) <= LEAD_UNIT and (u_end - u_start) <= 2 * LEAD_UNIT:
         lead = (u_start, u_end)
-        reply.add(f"{unit_shown} {cite(cites, c.doc_id, u_start, u_end, c.section)}".rstrip())
+        reply.add(f"{unit_shown} {cite(cites, c.doc_id, u_start, u_end, c.section)}{header_marker(cites, c.doc_id, header)}".rstrip())
     else:
         lead = select.lead_span(st, best.index, q)
         reply.add(f"{shown(c.doc_id, *lead)} {cite(cites, c.doc_id, *lead, c.section)}".rstrip())

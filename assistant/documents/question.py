@@ -26,6 +26,7 @@ class Question:
     documents: tuple[str, ...]  # documents the question names
     wants_list: bool  # asks for every item of something (criteria, warnings, documents ...)
     money: bool = False  # asks for a price, a payment or a cost
+    contact_kind: int | None = None  # which kind of contact a contact question asks for (answer_types.yaml)
 
 
 @lru_cache(maxsize=1)
@@ -47,7 +48,8 @@ def _rules() -> dict:
     return {"types": types, "holds": holds, "cycles": cycles,
             "noise": {k: rx(v) for k, v in raw["noise_asks"].items()},
             "documents": {k: rx(v) for k, v in raw["documents"].items()},
-            "synonyms": [(re.compile(k, re.IGNORECASE), v) for k, v in (raw.get("synonyms") or {}).items()]}
+            "synonyms": [(re.compile(k, re.IGNORECASE), v) for k, v in (raw.get("synonyms") or {}).items()],
+            "contact_kinds": [(rx(c["asks"]), rx(c["holds"])) for c in raw.get("contact_kinds") or []]}
 
 
 def _any(patterns: list[re.Pattern[str]], text: str) -> bool:
@@ -81,8 +83,9 @@ def read_question(text: str, payer: str | None = None) -> Question:
         docs.append("oscar-cg101")
     list_asks = next(asks for name, asks, _ in rules["types"] if name == "list")
     why = bool(re.match(r"\s*why\b", text, re.I))
+    contact = next((i for i, (asks, _) in enumerate(rules["contact_kinds"]) if _any(asks, text)), None)
     return Question(text, kind, cycle, noise, tuple(docs), kind == "list" or (not why and _any(list_asks, text)),
-                    money=bool(_MONEY.search(text)))
+                    money=bool(_MONEY.search(text)), contact_kind=contact if kind == "contact" else None)
 
 
 # The drug every document is about: in nearly every sentence, so it only blurs which sentence a question
@@ -117,6 +120,15 @@ _AMOUNT = re.compile(r"\$\s?\d")
 
 def money_holds(text: str) -> bool:
     return bool(_AMOUNT.search(text))
+
+
+def contact_holds(kind: int, text: str) -> bool:
+    """The text holds a contact of that kind (a phone number, an e-mail address, a web address)."""
+    return _any(_rules()["contact_kinds"][kind][1], text)
+
+
+def contact_kinds() -> int:
+    return len(_rules()["contact_kinds"])
 
 
 def holds(kind: str, text: str) -> bool:

@@ -55,6 +55,14 @@ def shown(doc_id: str, start: int, end: int, header: tuple[int, int] | None = No
     return " ".join(display.clean(quote, keep_marker).split())
 
 
+def header_marker(cites: Citations, doc_id: str, header: tuple[int, int] | None) -> str:
+    """A table row shown with its column names cites the header line too when a name holds a figure
+    ("CMS-1500 box"): every number shown comes from a cited quote."""
+    if header is None or not re.search(r"\d", get_corpus().text(doc_id)[header[0]:header[1]]):
+        return ""
+    return cite(cites, doc_id, header[0], header[1])
+
+
 def safe(doc_id: str, start: int, end: int) -> tuple[int, int] | None:
     """The span, or its safe beginning when a web address or markup follows; None if nothing is safe:
     a passage holding markup or an instruction is never quoted."""
@@ -74,7 +82,7 @@ def bullet(cites: Citations, doc_id: str, start: int, end: int, section: str, *,
     from assistant.documents.structure import structure
 
     section = structure(doc_id).section_at(start) or section
-    marker = cite(cites, doc_id, start, end, section)
+    marker = cite(cites, doc_id, start, end, section) + header_marker(cites, doc_id, header)
     body = shown(doc_id, start, end, header, keep_marker)
     if source:
         return f"- {publisher(doc_id)}, {section}: “{body}” {marker}".rstrip()

@@ -112,6 +112,8 @@ def _pool(corpus_dir: str) -> Pool:
         has_label[[k for k, _ in known]] = True
     contexts = [f"{st_label(s)} {t}" for s, t in zip(spans(), texts)]
     types = {kind: np.array([qmod.holds(kind, t) for t in texts]) for kind in TYPE}  # rows as shown: "HCPCS: J9354"
+    for i in range(qmod.contact_kinds()):
+        types[f"contact:{i}"] = np.array([qmod.contact_holds(i, t) for t in texts])
     amounts = np.array([qmod.money_holds(t) for t in texts])
     cyc = [qmod.says_cycle(c) for c in contexts]
     by_term: dict[str, list[int]] = {}
@@ -185,7 +187,7 @@ def score(q: Question, question_vec: np.ndarray, hits: list[dict], search_text: 
         named = np.isin(p.docs, [p.doc_ids.index(d) for d in q.documents if d in p.doc_ids])
         total += np.where(named, NAMED_DOC, 0.0)
     if q.type in TYPE:
-        total += np.where(p.types[q.type], TYPE[q.type], 0.0)
+        total += np.where(p.types[_type_key(q)], TYPE[q.type], 0.0)
     if q.money:
         total += np.where(p.amounts, MONEY, 0.0)
     if q.cycle == "first":
@@ -237,7 +239,11 @@ def typed(q: Question, k: int) -> bool:
     p = pool()
     if q.money and p.amounts[k]:
         return True
-    return q.type in p.types and bool(p.types[q.type][k])
+    return q.type in p.types and bool(p.types[_type_key(q)][k])
+
+
+def _type_key(q: Question) -> str:
+    return f"contact:{q.contact_kind}" if q.type == "contact" and q.contact_kind is not None else q.type
 
 
 def candidate(k: int) -> Candidate:
