@@ -20,7 +20,7 @@ _MAX_SIBLINGS = 6
 _NEAR_TIE = 0.04
 _RANK_STEP = 0.01  # per place down the retrieval order, when quotes from several passages compete
 _KEEP_WITHIN = 0.4  # a quote scoring this far below the best one answers something else
-_CANDIDATES_VERSION = 3  # bump when candidate_texts changes, so `assistant index` embeds the new set
+_CANDIDATES_VERSION = 4  # bump when candidate_texts changes, so `assistant index` embeds the new set
 
 
 def sentences(hit: dict) -> list[dict]:

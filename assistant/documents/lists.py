@@ -183,6 +183,49 @@ def _path(doc_id: str, pos: int) -> str:
     return ""
 
 
+# -- approval durations ---------------------------------------------------------------------------
+_DURATION_ASK = re.compile(r"\bhow long\b|\bduration\b|\blength\b|\bmonths?\b|\bauth(?:orization)? (?:period|length)\b", re.I)
+_CONTINUED = re.compile(r"continu|\brenew|re-?auth|\brecert|\bongoing\b", re.I)
+_OFF_LABEL = re.compile(r"off.?label|\bnsclc\b|\bsalivary\b|\bbrain\b", re.I)
+_SHORTAGE = re.compile(r"shortage|unavailab", re.I)
+
+
+def policy_duration(q: Question, cites: Citations, lob: str | None = None) -> DocReply | None:
+    """How long a payer approves, from its policy file: the section asked about (initial, continued,
+    off-label; Oscar's exception or shortage approval), for the line of business named, else every one."""
+    if q.type != "duration" or not _DURATION_ASK.search(q.text):
+        return None
+    from assistant.tools.policy_data import load_policy
+
+    for doc, section_id in (("centene-cp-phar-229", None), ("oscar-cg101", "Exception Criteria")):
+        if doc not in q.documents:
+            continue
+        policy = load_policy(doc)
+        if section_id is None:
+            section_id = "II.A" if _CONTINUED.search(q.text) else "I.B" if _OFF_LABEL.search(q.text) else "I.A"
+        section = next(s for s in policy.sections if s.id == section_id)
+        durations = [d for d in section.approval_durations if not (lob and d.lines_of_business and lob not in d.lines_of_business)]
+        if doc == "oscar-cg101":
+            durations.sort(key=lambda d: (d.basis is None) == bool(_SHORTAGE.search(q.text)))
+        if not durations:
+            return None
+        reply = DocReply()
+        for n, d in enumerate(durations):
+            marker = cite(cites, doc, d.source.start, d.source.end)
+            lobs = ", ".join(x.upper() if x in ("him", "ichra") else x.title() for x in d.lines_of_business or [])
+            label = f" ({d.label})" if d.label else ""
+            text = display.clean(d.quote)
+            line = f"{text}{label} {marker}".rstrip() if not lobs or lobs.split(",")[0].split("/")[0].lower() in text.lower() \
+                else f"{lobs}: {text}{label} {marker}".rstrip()
+            reply.add(line if n == 0 else f"- {line}")
+        path = _path(doc, section.source.start)
+        anchor = display.clean(section.anchor).rstrip(":")
+        where = path if anchor in path else f"{path} — {anchor}" if path else anchor
+        reply.add(f"- {publisher(doc)}: {where} {cite(cites, doc, section.source.start, section.source.end)}".rstrip())
+        return reply
+    return None
+
+
 # -- lists written out in doc_lists.yaml ------------------------------------------------------------
 def named_list(q: Question, cites: Citations) -> DocReply | None:
     for nl in named_lists():

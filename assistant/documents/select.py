@@ -20,7 +20,7 @@ from assistant.corpus import get_corpus
 from assistant.documents import question as qmod
 from assistant.documents.question import Question
 from assistant.documents.structure import DocStructure, structure
-from assistant.retrieval import lexical_terms, tokenize
+from assistant.retrieval import tokenize
 
 # Weights, tuned on evals/retrieval/answers.yaml (dev rows only).
 WORD = 0.035  # per unit of rare-word weight (idf) shared with the question
@@ -95,8 +95,9 @@ def _pool(corpus_dir: str) -> Pool:
         quote = st.text[s.start:s.end]
         ranked = ranking_text(s)
         line = st.lines[s.line]
+        words = terms_of(ranked) + (terms_of(s.context) if line.table_header is not None else [])  # a row's column names
         items.append(Candidate(s.doc_id, s.start, s.end, s.line, line.section, st.noise_at(s.start, s.end),
-                               frozenset(lexical_terms(ranked)), s.heading, quote.rstrip().endswith(":")))
+                               frozenset(words), s.heading, quote.rstrip().endswith(":")))
         texts.append(ranked)
         labels.append(s.context or None)
     parts = [(k, c) for k, t in enumerate(texts) for c in clauses(t)]
@@ -125,13 +126,33 @@ def _pool(corpus_dir: str) -> Pool:
     for k, s in enumerate(spans()):
         key = f"{s.doc_id}\0{s.section_name}"
         if key not in sections:
-            sections[key] = (frozenset(lexical_terms(s.section_name)) - qmod.QUESTION_WORDS - _GENERIC, [])
+            sections[key] = (frozenset(terms_of(s.section_name)) - qmod.QUESTION_WORDS - _GENERIC, [])
         sections[key][1].append(k)
     return Pool(items, texts, vectors, clause_vectors, clause_owner, label_vectors, has_label, types, amounts,
                 np.array([f and not later for f, later in cyc]), np.array([later and not f for f, later in cyc]),
                 by_term, np.array([doc_ids.index(c.doc_id) for c in items]), doc_ids,
                 np.array([c.heading for c in items]), np.array([c.lead_in for c in items]),
                 {k: (w, np.array(m)) for k, (w, m) in sections.items()})
+
+
+_STEMS: dict[str, str] = {}
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("english")
+
+
+def terms_of(text: str) -> list[str]:
+    """The words and their Snowball stems, as retrieval.lexical_terms gives them, each word stemmed once
+    per process (the pool has some 13,000 words to stem)."""
+    words = tokenize(text)
+    new = [w for w in dict.fromkeys(words) if w not in _STEMS]
+    if new:
+        _STEMS.update(zip(new, _stemmer().stemWords(new)))
+    return words + [_STEMS[w] for w in words if _STEMS[w] != w]
 
 
 def pool() -> Pool:
@@ -167,7 +188,7 @@ def score(q: Question, question_vec: np.ndarray, hits: list[dict], search_text: 
     sims = np.where(p.has_label, (1 - LABEL_SHARE) * sims + LABEL_SHARE * np.maximum(sims, labels), sims)
     idf = _idf(str(get_corpus().dir))
     overlap = np.zeros(len(p.items))
-    terms = set(lexical_terms(search_text or q.text)) - qmod.QUESTION_WORDS
+    terms = set(terms_of(search_text or q.text)) - qmod.QUESTION_WORDS
     for term in terms:
         for k in p.by_term.get(term, ()):
             overlap[k] += idf.get(term, 0.0)
@@ -263,7 +284,8 @@ def _value(q: Question, part: str, terms: set[str], idf: dict[str, float]) -> fl
     typed = qmod.holds(q.type, part) if q.type in TYPE else False
     if q.money:
         typed = typed or qmod.money_holds(part)
-    return 2.0 * typed + sum(idf.get(t, 0.0) for t in terms & set(lexical_terms(part))) / 4 - len(part) / 2000
+    words = sum(idf.get(t, 0.0) for t in terms & set(terms_of(part))) / 4
+    return 5.0 * typed + min(words, 3.0) - len(part) / 2000
 
 
 def _pieces(text: str, rx: re.Pattern[str]) -> list[tuple[int, int]]:
@@ -286,7 +308,7 @@ def lead_span(st: DocStructure, k: int, q: Question) -> tuple[int, int]:
     c = candidate(k)
     if c.end - c.start <= LEAD_MAX:
         return c.start, c.end
-    terms = set(lexical_terms(q.text)) - qmod.QUESTION_WORDS
+    terms = set(terms_of(q.text)) - qmod.QUESTION_WORDS
     idf = _idf(str(get_corpus().dir))
     sents = sentences_of(st.text, c.start, c.end)
     a, b = max(sents, key=lambda ab: _value(q, st.text[ab[0]:ab[1]], terms, idf))
