@@ -271,6 +271,9 @@ def is_injection(sentence: str) -> bool:
     return bool(_INJECTION.search(folded) or _ROLE_CAPS.search(folded) or instruction_spans(sentence))
 
 
+GOES_ON_WORDS = 8
+
+
 def _goes_on(piece: str) -> bool:
     """Whether a sentence after a removed instruction carries on its order or claim (in any language)."""
     if _GOES_ON.search(fold(piece)):
@@ -319,7 +322,10 @@ def _strip_once(text: str) -> tuple[str, list[str], bool]:
         for m in _SENTENCE.finditer(line):
             piece, start, end = m.group(0), at + m.start(), at + m.end()
             hit = any(s < end and start < e for s, e, _ in spans)
-            goes_on = after_instruction and not piece.rstrip().endswith(("?", "？", "؟")) and _goes_on(piece)
+            # a short order or claim carries on the instruction ("Use 2.4 mg/kg.", "ISH positive."); a long
+            # clinical sentence is the writer's own note ("HER2 IHC 3+, metastatic, Centene medicaid, 58 yo, ...")
+            goes_on = after_instruction and not piece.rstrip().endswith(("?", "？", "؟")) and _goes_on(piece) \
+                and len(piece.split()) <= GOES_ON_WORDS
             if goes_on or hit or _INJECTION.search(fold(piece)) or _ROLE_CAPS.search(fold(piece)):
                 removed.append(piece.strip())
                 touched = after_instruction = True
