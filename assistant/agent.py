@@ -37,8 +37,13 @@ def default_store() -> SessionStore:
 
 def ask(question: str, session: str | Session | None = None, *, store: SessionStore | None = None, llm: Any = None) -> Answer:
     """Answer one question in a conversation. Never raises: errors come back as status 'error'."""
+    from assistant.services import ServiceUnavailable
+
     store = store or _store
-    sess = session if isinstance(session, Session) else store.get(session)
+    try:
+        sess = session if isinstance(session, Session) else store.get(session)
+    except ServiceUnavailable as exc:  # the shared session store is down: one line, nothing computed
+        return Answer(question=_safe(question), status="error", answer=str(exc))
     if isinstance(question, str):  # lone surrogates cannot be stored or sent as JSON: show them as U+FFFD
         question = question.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     try:
@@ -52,7 +57,10 @@ def ask(question: str, session: str | Session | None = None, *, store: SessionSt
         answer = Answer(question=_safe(question), status="error", answer=f"Something went wrong inside the assistant ({type(exc).__name__}); nothing was computed. Please rephrase or report it.")
     sess.turns += 1
     if isinstance(session, str) or sess.id:
-        store.save(sess)
+        try:
+            store.save(sess)
+        except ServiceUnavailable as exc:  # the answer stands; the conversation could not be kept
+            answer.warnings.append(f"This conversation could not be saved: {exc}")
     from assistant.audit import record  # every answer, errors included, identifiers redacted; never raises
 
     answer.id = answer.id or record(question, answer, sess.id)

@@ -73,7 +73,13 @@ def run_llm(turn, decision, llm: Any = None):
     messages: list = [SystemMessage(SYSTEM), HumanMessage(clean)]
     text = ""
     for _ in range(MAX_STEPS):
-        reply = bound.invoke(messages)
+        try:
+            reply = bound.invoke(messages)
+        except Exception as exc:  # noqa: BLE001 - an unreachable endpoint is one line naming it
+            from assistant.services import llm_unavailable
+
+            down = llm_unavailable(exc, settings.llm, settings.llm_base_url)
+            raise (down or exc) from None
         messages.append(reply)
         calls = getattr(reply, "tool_calls", None) or []
         if not calls:
