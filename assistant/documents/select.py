@@ -111,7 +111,7 @@ def _pool(corpus_dir: str) -> Pool:
     if known:
         label_vectors[[k for k, _ in known]] = vectors_for([t for _, t in known])
         has_label[[k for k, _ in known]] = True
-    contexts = [f"{st_label(s)} {t}" for s, t in zip(spans(), texts)]
+    contexts = [f"{st_label(s)} {_before(s)} {t}" for s, t in zip(spans(), texts)]  # "Subsequent infusions: ..." before it
     types = {kind: np.array([qmod.holds(kind, t) for t in texts]) for kind in TYPE}  # rows as shown: "HCPCS: J9354"
     for i in range(qmod.contact_kinds()):
         types[f"contact:{i}"] = np.array([qmod.contact_holds(i, t) for t in texts])
@@ -133,6 +133,16 @@ def _pool(corpus_dir: str) -> Pool:
                 by_term, np.array([doc_ids.index(c.doc_id) for c in items]), doc_ids,
                 np.array([c.heading for c in items]), np.array([c.lead_in for c in items]),
                 {k: (w, np.array(m)) for k, (w, m) in sections.items()})
+
+
+def _before(s) -> str:
+    """The sentence before a candidate in its line: what a sentence continues ("Subsequent infusions: ...")."""
+    from assistant.documents.candidates import sentences_of
+
+    st = structure(s.doc_id)
+    line = st.lines[s.line]
+    prev = [a for a in sentences_of(st.text, line.start, line.end) if a[1] <= s.start]
+    return st.text[prev[-1][0]:prev[-1][1]] if prev else ""
 
 
 _STEMS: dict[str, str] = {}
