@@ -368,8 +368,6 @@ OUT_OF_SCOPE = [
     "How do I treat type 2 diabetes?",
     "dose of keytruda for 70 kg",
     "opdivo dosing",
-    "Does Aetna cover Kadcyla?",
-    "Does UnitedHealthcare cover Kadcyla for mBC?",
 ]
 
 
@@ -382,9 +380,17 @@ def test_out_of_scope(question):
     assert_grounded(a)
 
 
-def test_unsupported_payer_is_named():
-    a = fresh("Does Aetna cover Kadcyla?")
-    assert "Aetna" in a.answer and "Centene CP.PHAR.229 and Oscar CG101" in a.answer
+@pytest.mark.parametrize(("question", "payer"), [("Does Aetna cover Kadcyla?", "Aetna"),
+                                                ("Does UnitedHealthcare cover Kadcyla for mBC?", "UnitedHealthcare"),
+                                                ("bcbs pa for t-dm1, 60F her2 3+ mbc, meets?", "Blue Cross")])
+def test_a_payer_we_hold_no_policy_for_gets_the_billing_guides_summary_never_a_verdict(question, payer):
+    a = fresh(question)
+    assert a.status == "answered" and f"I hold no {payer}" in a.answer
+    assert "CareCost" in a.answer and "not" in " ".join(a.warnings)  # a summary, not that payer's own policy
+    assert not any(c.tool == "check_policy" for c in a.tool_calls)
+    assert "meets criteria" not in a.answer.lower()
+    assert a.citations and {c.doc_id for c in a.citations} == {"carecost-j9354"}
+    assert_grounded(a)
 
 
 # ------------------------------------------------------------------------------------------ codes

@@ -167,6 +167,12 @@ ROWS = [
     ("reimbursement per unit j9354", FRESH, "price", "price"),
     ("price per mg kadcyla medicare", FRESH, "price", "price"),
     ("payment limit for J9354 q2", FRESH, "price", "price"),
+    # -- toxicity: what the documents say about holding, reducing, stopping ------------------------------
+    ("AST 4x ULN on kadcyla, what do we do?", FRESH, "dose_modification", "dose_modification"),
+    ("lvef dropped to 40%, hold kadcyla?", FRESH, "dose_modification", "dose_modification"),
+    ("platelets 40k, can we still dose", FRESH, "dose_modification", "dose_modification"),
+    ("bili 3x uln - reduce or stop t-dm1", FRESH, "dose_modification", "dose_modification"),
+    ("grade 3 neuropathy, ok to continue kadcyla?", FRESH, "dose_modification", "dose_modification"),
     # -- several things in one message ---------------------------------------------------------------
     ("70 kg mbc dose, and does Centene cover it?", FRESH, "multi_part", "multi"),
     ("dose for 80kg adjuvant; also is an oncologist required by centene?", FRESH, "multi_part", "multi"),

@@ -115,12 +115,7 @@ def _policy(turn: Turn) -> Answer:
     f = turn.facts
     other = turn.said.value("unsupported_payer") or (f.value("unsupported_payer") if not f.value("payer") else None)
     if other and not turn.said.value("payer") and (turn.said.value("unsupported_payer") or not f.value("payer")):
-        turn.answer.status = "out_of_scope"
-        turn.answer.answer = (
-            f"I have no {PAYER_NAMES.get(other, other)} policy in my documents, so I cannot say what it covers. "
-            "The payer documents I hold are Centene CP.PHAR.229 and Oscar CG101."
-        )
-        return turn.answer
+        return _other_payer(turn, other)
     case = f.to_case()
     missing, questions = [], []
     if not case.get("payer"):
@@ -137,6 +132,28 @@ def _policy(turn: Turn) -> Answer:
     turn.answer.warnings.extend(w if isinstance(w, str) else str(w) for w in result.get("warnings", []))
     if turn.answer.missing:
         turn.session.pending = "policy"  # a reply with the missing facts re-runs the check
+    return turn.answer
+
+
+def _other_payer(turn: Turn, payer: str) -> Answer:
+    """A payer we hold no policy for: what CareCost's payer snapshot says, never run through the checker."""
+    from assistant.documents import answer_other_payer
+
+    reply = answer_other_payer(payer, None, turn.cites, question=turn.clean)
+    turn.answer.answer = (f"I hold no {PAYER_NAMES.get(payer, payer)} policy document, so its criteria cannot be "
+                          "checked here. " + reply.text)
+    turn.answer.warnings.extend(reply.warnings)
+    return turn.answer
+
+
+def _dose_modification(turn: Turn) -> Answer:
+    """A toxicity question: what the documents say (hold, reduce, stop); never a standard-dose calculation."""
+    from assistant.documents import answer_dose_modification
+
+    reply = answer_dose_modification(turn.clean, None, turn.cites)
+    turn.answer.answer = reply.text
+    turn.answer.warnings.extend(reply.warnings)
+    turn.answer.intent = "document"
     return turn.answer
 
 
@@ -227,7 +244,7 @@ def _multi(turn: Turn, decision: Decision) -> Answer:
 
 
 HANDLERS: dict[str, Any] = {"dose": _dose, "policy": _policy, "code": _code, "document": _documents, "claim": _claim,
-                            "price": _price}
+                            "price": _price, "dose_modification": _dose_modification}
 
 
 def variant_note(said: PatientFacts) -> str:

@@ -144,6 +144,15 @@ def _price(t: str, s: State, f: PatientFacts) -> bool:
     return bool(cues.PRICE.search(t)) and f.value("weight") is None and not s.has_dose
 
 
+def _dose_modification(t: str, s: State, f: PatientFacts) -> bool:
+    # "AST 4x ULN - what do we do?", "LVEF 40% hold kadcyla?": the label's management rules, not a dose
+    if not cues.MANAGE.search(t):
+        return False
+    from assistant.documents.toxicity import toxicities
+
+    return bool(toxicities(t))
+
+
 ROUTES: tuple[Route, ...] = (
     Route("claim", _claim, lambda t, s, f: "claim"),
     Route("correction", _correction, _last, "correct"),
@@ -161,6 +170,7 @@ ROUTES: tuple[Route, ...] = (
           lambda t, s, f: "policy" if cues.DURATION.search(t) and not re.search(r"renew|continu|reauth", t, re.I) else "document",
           "follow_up"),
     Route("price", _price, lambda t, s, f: "price"),
+    Route("dose_modification", _dose_modification, lambda t, s, f: "dose_modification"),
     Route("multi_part", _multi, lambda t, s, f: "multi", "multi"),
 )
 

@@ -26,6 +26,9 @@ DURATION = re.compile(r"\b(?:how long|duration|approved for|approval (?:length|p
 DOSE_WORDS = re.compile(r"\b(?:vials?|units|jw|jz|waste|dose|mg|ml|volume|draw|drawn|withdraw|bag|how many)\b", re.IGNORECASE)
 OTHER_TOPIC = re.compile(r"\b(?:cover\w*|criteria|qualif\w*|j-?codes?|ndc|hcpcs|enhertu|herceptin|store|storage|reconstitut\w*|"
                          r"dilut\w*|filter|infus\w* time|how long|lvef|side effects?|pay\w*|medicare|cost)\b", re.IGNORECASE)
+MANAGE = re.compile(r"\b(?:what do (?:we|i) do|hold|held|withhold|interrupt\w*|reduc\w*|dose[- ]reduc\w*|discontinu\w*|"
+                    r"stop|d/c|resume|restart|re-?challenge|manage\w*|modif\w*|adjust\w*|still (?:give|dose)|"
+                    r"can (?:we|i) (?:give|dose|treat|continue)|ok to (?:give|dose|treat|continue)|safe to)\b", re.IGNORECASE)
 FOLLOW_UP = re.compile(r"^\s*(?:and|also|plus|what about|how about|same for|and for|and the|the|which|so|then|ok and|"
                        r"how long|how often|how much|is that|does that|is it|does it|can it|what's|whats)\b", re.IGNORECASE)
 CLAIM = re.compile(r"\b(?:claim|claims|billed|billing (?:lines|looks?)|cms[- ]?1500|ub[- ]?04|does this look right|look right|look ok|"
