@@ -173,6 +173,7 @@ ROWS = [
     ("platelets 40k, can we still dose", FRESH, "dose_modification", "dose_modification"),
     ("bili 3x uln - reduce or stop t-dm1", FRESH, "dose_modification", "dose_modification"),
     ("grade 3 neuropathy, ok to continue kadcyla?", FRESH, "dose_modification", "dose_modification"),
+    ("grade 2 transaminases, reducing kadcyla to 3 mg/kg. 70 kg mbc. new dose?", FRESH, "classify:rule", "dose"),
     # -- several things in one message ---------------------------------------------------------------
     ("70 kg mbc dose, and does Centene cover it?", FRESH, "multi_part", "multi"),
     ("dose for 80kg adjuvant; also is an oncologist required by centene?", FRESH, "multi_part", "multi"),

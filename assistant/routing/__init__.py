@@ -148,6 +148,8 @@ def _dose_modification(t: str, s: State, f: PatientFacts) -> bool:
     # "AST 4x ULN - what do we do?", "LVEF 40% hold kadcyla?": the label's management rules, not a dose
     if not cues.MANAGE.search(t):
         return False
+    if f.value("weight") is not None and f.value("mg_per_kg") is not None:
+        return False  # "reducing to 3 mg/kg, 70 kg - new dose?": a dose at the reduced level, computed
     from assistant.documents.toxicity import toxicities
 
     return bool(toxicities(t))
