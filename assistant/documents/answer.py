@@ -17,7 +17,7 @@ from assistant.compose import Citations
 from assistant.documents import lists, select
 from assistant.documents.conflicts import conflict_notes
 from assistant.documents.price import price_warnings
-from assistant.documents.question import Question, read_question, topic_free
+from assistant.documents.question import Question, read_question, says_cycle, topic_free
 from assistant.documents.reply import DocReply, bullet, cite, header_marker, safe, shown
 from assistant.documents.structure import structure
 
@@ -72,6 +72,12 @@ def _unit(doc_id: str, line: int) -> tuple[int, int, tuple[int, int] | None]:
     if label and ln.end - label[0] <= UNIT_MAX:
         return label[0], ln.end, None
     return ln.start, ln.end, None
+
+
+def _mixes_cycles(text: str) -> bool:
+    """The text speaks of the first cycle and of the later ones: shown whole it would blur a cycle answer."""
+    first, later = says_cycle(text)
+    return first and later
 
 
 def _short_lines(text: str) -> bool:
@@ -139,11 +145,11 @@ def _from_sentences(q: Question, scored: list[select.Scored], cites: Citations) 
     for s in scored[1:40]:
         if supports >= SUPPORTS or s.score < best.score - ON_TOPIC:
             break
-        if s.overlap <= 0:
+        if s.overlap <= 0 or select.other_cycle(q, s.index):  # never the cycles 2+ text for a first-cycle question
             continue
         o = select.candidate(s.index)
         a, b, h = _unit(o.doc_id, o.line)
-        if b - a > UNIT_MAX or safe(o.doc_id, a, b) != (a, b):
+        if b - a > UNIT_MAX or safe(o.doc_id, a, b) != (a, b) or (q.cycle and _mixes_cycles(structure(o.doc_id).text[a:b])):
             a, b, h = o.start, o.end, None
         if any(d == o.doc_id and a < e and s_ < b for d, s_, e in used):
             continue

@@ -273,6 +273,12 @@ def typed(q: Question, k: int) -> bool:
     return q.type in p.types and bool(p.types[_type_key(q)][k])
 
 
+def other_cycle(q: Question, k: int) -> bool:
+    """Candidate k speaks of the other cycles than the question asks about (first vs 2+)."""
+    p = pool()
+    return bool(p.later[k]) if q.cycle == "first" else bool(p.first[k]) if q.cycle == "later" else False
+
+
 def _type_key(q: Question) -> str:
     return f"contact:{q.contact_kind}" if q.type == "contact" and q.contact_kind is not None else q.type
 
