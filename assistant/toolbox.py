@@ -66,6 +66,17 @@ def run_search(args: dict) -> list[dict]:
     return [h.model_dump() for h in hits]
 
 
+def run_price(args: dict) -> dict:
+    """J9354's Medicare payment limit for a date of service: the quarter used and whether it covers the date."""
+    import datetime as dt
+
+    from assistant.tools.prices import price_on
+
+    day = args.get("date_of_service")
+    day = dt.date.fromisoformat(day) if isinstance(day, str) else (day or dt.date.today())
+    return price_on(args.get("hcpcs", "J9354"), day).model_dump(mode="json")
+
+
 SEARCH_DOC = (
     "Search the corpus (Centene CP.PHAR.229, Oscar CG101, the CareCost J9354 billing guide, the ADC "
     "monograph, the Dr.Oracle article) for passages answering a question. Returns ranked passages, each "
@@ -74,7 +85,7 @@ SEARCH_DOC = (
 )
 RUNS: dict[str, Callable[[dict], Any]] = {"calculate_dose": run_dose, "check_policy": run_policy,
                                           "disambiguate_code": run_codes, "check_claim": run_claim,
-                                          "search_corpus": run_search}
+                                          "search_corpus": run_search, "price_lookup": run_price}
 
 
 @lru_cache(maxsize=1)

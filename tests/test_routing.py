@@ -167,6 +167,8 @@ ROWS = [
     ("reimbursement per unit j9354", FRESH, "price", "price"),
     ("price per mg kadcyla medicare", FRESH, "price", "price"),
     ("payment limit for J9354 q2", FRESH, "price", "price"),
+    ("how often does carecost refresh asp pricing", FRESH, "classify:rule", "document"),
+    ("when does cms update the asp next", FRESH, "classify:rule", "document"),
     # -- toxicity: what the documents say about holding, reducing, stopping ------------------------------
     ("AST 4x ULN on kadcyla, what do we do?", FRESH, "dose_modification", "dose_modification"),
     ("lvef dropped to 40%, hold kadcyla?", FRESH, "dose_modification", "dose_modification"),

@@ -82,7 +82,8 @@ def _typos(family: str, text: str, taken: list[tuple[int, int]]) -> list[Mention
         if any(a <= m.start() < b for a, b in taken):
             continue
         word = m.group(0).lower()
-        hit = process.extractOne(word, names.keys(), scorer=fuzz.ratio, score_cutoff=83)
+        cutoff = 88 if family == "payers" else 83  # "humans" is not Humana; "ambeter" is Ambetter
+        hit = process.extractOne(word, names.keys(), scorer=fuzz.ratio, score_cutoff=cutoff)
         if hit and abs(len(hit[0]) - len(word)) <= 2:
             out.append(Mention(family, names[hit[0]], m.start(), m.end(), m.group(0)))
     return out

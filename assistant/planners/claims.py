@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from typing import Any
 
@@ -94,20 +93,13 @@ def compose_claim(result: dict, cites: compose.Citations) -> str:
     return "\n".join(out)
 
 
-def compose_price(text: str, facts: PatientFacts, cites: compose.Citations) -> tuple[str, list[str]]:
-    """J9354's Medicare payment limit for the date of service (or today), with the quarter and any stale warning."""
-    from assistant.tools.prices import price_on
-
-    day = facts.value("date_of_service")
-    if isinstance(day, str):
-        day = dt.date.fromisoformat(day)
-    day = day or dt.date.today()
-    found = price_on("J9354", day)
-    row = found.row
-    marker = cites.add(row.source.model_dump() if row.source else None)
-    where = f"CMS file {row.source_file}, line {row.source_row}" if row.source_file else "the billing guide"
-    answer = (f"J9354 (Kadcyla, 1 unit = {row.dosage}): Medicare payment limit ${row.payment_limit} per unit "
-              f"(ASP + 6%), {found.quarter_label} ({found.effective_start} to {found.effective_end}), from {where} "
-              f"{marker}".rstrip() + ". For this patient's cycle and course, give the weight and indication.")
-    warnings = [found.warning] if found.warning else []
+def compose_price(found: dict, cites: compose.Citations) -> tuple[str, list[str]]:
+    """J9354's Medicare payment limit from the price_lookup result: the quarter, its dates, any stale warning."""
+    row = found["row"]
+    marker = cites.add(row.get("source"))
+    where = f"CMS file {row['source_file']}, line {row['source_row']}" if row.get("source_file") else "the billing guide"
+    answer = (f"J9354 (Kadcyla), billing unit {row['dosage']}: Medicare payment limit ${row['payment_limit']} per unit "
+              f"(ASP + 6%), {found['quarter_label']} ({found['effective_start']} to {found['effective_end']}), from "
+              f"{where} {marker}".rstrip() + ". For this patient's cycle and course, give the weight and indication.")
+    warnings = [found["warning"]] if found.get("warning") else []
     return answer, warnings

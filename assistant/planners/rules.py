@@ -194,7 +194,9 @@ def _claim(turn: Turn) -> Answer:
 def _price(turn: Turn) -> Answer:
     from assistant.planners.claims import compose_price
 
-    text, warnings = compose_price(turn.clean, turn.facts, turn.cites)
+    day = turn.facts.value("date_of_service")
+    found = turn.call("price_lookup", {"hcpcs": "J9354", **({"date_of_service": str(day)} if day else {})})
+    text, warnings = compose_price(found, turn.cites)
     turn.answer.answer = text
     turn.answer.warnings.extend(warnings)
     return turn.answer

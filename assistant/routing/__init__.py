@@ -141,7 +141,9 @@ def _multi(t: str, s: State, f: PatientFacts) -> bool:
 
 
 def _price(t: str, s: State, f: PatientFacts) -> bool:
-    return bool(cues.PRICE.search(t)) and f.value("weight") is None and not s.has_dose
+    # "how often does CareCost refresh ASP pricing?" is about the documents, not today's rate
+    about_updates = re.search(r"\b(?:how often|when|update[sd]?|refresh\w*|next|history|changes?)\b", t, re.I)
+    return bool(cues.PRICE.search(t)) and f.value("weight") is None and not s.has_dose and not about_updates
 
 
 def _dose_modification(t: str, s: State, f: PatientFacts) -> bool:
