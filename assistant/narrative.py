@@ -308,6 +308,20 @@ def _references_block(doc_ids: list[str]) -> Block:
     return Block(title="References", items=items)
 
 
+def _safety_block(patient, policy: PolicyResult, extra: dict) -> Block | None:
+    """The label's safety rules this case's facts break or touch, each with its quote; None if none."""
+    from assistant.safety import SafetyInput, check_safety
+
+    her2 = getattr(getattr(policy, "her2", None), "category", None)
+    facts = SafetyInput(mg_per_kg=patient.dose_mg_per_kg, cycle=extra.get("cycle"),
+                        her2_category=her2 if her2 in ("positive", "low", "negative", "incomplete") else None)
+    findings = check_safety(facts)
+    if not findings:
+        return None
+    items = [Item(text=f"{f.severity.upper()}: {f.message}", quote=f.quote.quote, ref=f.quote.doc_id) for f in findings]
+    return Block(title="Label safety (for staff, before sending)", items=items)
+
+
 # ---------------------------------------------------------------- the function
 
 
@@ -330,6 +344,9 @@ def build_narrative(case: dict[str, Any]) -> Narrative:
     blocks = [_request_block(extra, patient, dose, Item(text="", quote=hsrc.quote, ref=hsrc.doc_id)),
               _clinical_block(extra, patient, policy), met_block, _open_block(open_items, policy, dose, extra),
               _documents_block(policy), _duration_block(policy), _billing_block(extra, dose)]
+    safety = _safety_block(patient, policy, extra)
+    if safety is not None:  # shown to staff beside the letter, never silently left out
+        blocks.insert(0, safety)
     doc_ids = [policy.doc_id, hcpcs_doc]
     if dose is not None:
         doc_ids += [f.source.doc_id for f in dose.figures() if f.source] + [BILLING_DOC]

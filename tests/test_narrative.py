@@ -217,3 +217,12 @@ def test_cli_refusal_is_one_line_exit_2(tmp_path):
     assert len(lines) == 1 and "payer" in lines[0] and "diagnosis" in lines[0]
     result = CliRunner().invoke(_app(), ["narrative", "--case", str(bad), "--format", "html"])
     assert result.exit_code == 2
+
+
+def test_label_safety_rules_that_fire_are_shown_to_staff_beside_the_letter():
+    from assistant.narrative import build_narrative
+
+    base = {"drug": "kadcyla", "payer": "centene", "diagnosis": "mbc", "dose_mg_per_kg": 3.6, "interval_days": 21}
+    low = build_narrative({**base, "her2_ihc": "1+"}).text()
+    assert "LABEL SAFETY (FOR STAFF, BEFORE SENDING)" in low and "HER2-low is not eligible" in low
+    assert "LABEL SAFETY" not in build_narrative({**base, "her2_ihc": "3+"}).text()
