@@ -28,7 +28,6 @@ log = logging.getLogger("assistant")
 MAX_QUESTION_CHARS = 2500  # a question plus a pasted chart-note excerpt (~400 words); longer text is refused, not truncated
 
 _store = SessionStore()
-from assistant.toolbox import RUNS as TOOLS  # noqa: E402,F401 - the audit log's replay re-runs tools by name
 
 
 def default_store() -> SessionStore:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from assistant.extract.reading import Reading
 
-HELD = ("centene", "oscar")
-_SPECIFIC = ("ichra", "him", "medicaid", "medicare", "commercial")  # when two are named, the first of these wins  # the payers whose policy documents are in the corpus
+HELD = ("centene", "oscar")  # the payers whose policy documents are in the corpus
+_SPECIFIC = ("ichra", "him", "medicaid", "medicare", "commercial")  # when two are named, the first of these wins
 
 
 def read(r: Reading) -> None:
