@@ -93,7 +93,8 @@ ALWAYS_ASKING = {"need to be", "needs to be", "have to be", "has to be", "must b
 _AT_END = re.compile(r"\s*(?:[,;:.)/]|-\s|$)")
 
 
-def triggers(sentence: str, is_question: bool) -> list[Trigger]:
+@lru_cache(maxsize=4096)  # each mention of a sentence asks for its triggers: find them once per sentence
+def triggers(sentence: str, is_question: bool) -> tuple[Trigger, ...]:
     """The triggers in a sentence; requirement words count only in a question about the rules."""
     rx, by_literal = _matcher()
     found = []
@@ -111,7 +112,7 @@ def triggers(sentence: str, is_question: bool) -> list[Trigger]:
             if r.question_only and not (about_rules or is_question and r.literal in ALWAYS_ASKING):
                 continue
             found.append(Trigger(r, m.start(), m.end()))
-    return found
+    return tuple(found)
 
 
 # Between a trigger and the first thing it qualifies, only a new list item ends its reach; a colon or a
@@ -144,7 +145,7 @@ _NON_BLOCKING = {"prior", "previous", "previously", "s/p", "sp", "status post", 
 
 
 def assertion_of(sentence: str, start: int, end: int, same_kind: list[tuple[int, int]], is_question: bool,
-                 default: Assertion = "present", found: list[Trigger] | None = None) -> tuple[Assertion, Trigger | None]:
+                 default: Assertion = "present", found: tuple[Trigger, ...] | None = None) -> tuple[Assertion, Trigger | None]:
     """The assertion of the mention sentence[start:end], with the trigger that decided it.
 
     same_kind: spans of the other mentions of the same family in the sentence (list items)."""
@@ -174,7 +175,8 @@ def assertion_of(sentence: str, start: int, end: int, same_kind: list[tuple[int,
     return best[1].rule.assertion, best[1]  # type: ignore[return-value]
 
 
-def _in_scope(sentence: str, a: int, b: int, trig: Trigger, found: list[Trigger], same_kind: list[tuple[int, int]]) -> bool:
+def _in_scope(sentence: str, a: int, b: int, trig: Trigger, found: tuple[Trigger, ...],
+              same_kind: list[tuple[int, int]]) -> bool:
     """A trigger reaches from a to b unless a terminator, another kind of trigger, or a list separator
     leaving the list lies between (medspaCy's terminate and limit_scope)."""
     for other in found:
