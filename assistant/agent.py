@@ -91,7 +91,7 @@ def _ask(question: str, session: Session, llm: Any) -> Answer:
             f"“{reading.bad_date}” is not a valid date. Please give the date of service as YYYY-MM-DD (e.g. 2026-06-03)."
         )
     said = reading.facts
-    decision = route(clean, dialogue.state_of(session), said, classify=_classifier(said))
+    decision = route(clean, dialogue.state_of(session), _as_routed(reading), classify=_classifier(said))
     turn = Turn(question, session, clean, said)
     if removed:
         turn.answer.warnings.append(
@@ -99,6 +99,7 @@ def _ask(question: str, session: Session, llm: Any) -> Answer:
             "instructions in questions or pasted notes never change tool inputs or verdicts."
         )
     turn.facts, notes = dialogue.apply(session, said, decision)
+    notes = reading.notes + notes + _conflicts(reading, turn.facts)
     turn.mode = decision.mode
     turn.answer.intent, turn.answer.route = decision.intent, decision.route
     turn.answer.warnings.extend(notes)
@@ -122,6 +123,31 @@ def _ask(question: str, session: Session, llm: Any) -> Answer:
     add_safety(answer, turn)
     finish(answer, clean)
     return answer
+
+
+def _as_routed(reading) -> PatientFacts:
+    """The facts the router sees: a weight given twice is still a weight ('72 or 80 kg?' answers a dose
+    question); the tools never see it (`_conflicts`)."""
+    if not reading.conflicts:
+        return reading.facts
+    routed = reading.facts.model_copy(deep=True)
+    routed.update(reading.routed)
+    return routed
+
+
+def _conflicts(reading, facts: PatientFacts) -> list[str]:
+    """A fact given two values in one message is used in neither (nor an older value kept): it is asked for."""
+    from assistant.facts import SCALARS
+
+    notes = []
+    for name, words in reading.conflicts.items():
+        facts.forget(name)
+        if name == "weight":
+            facts.forget("weight_unit")
+        shown = " and ".join(f"“{w}”" for w in words)
+        what = "weights" if name == "weight" else f"values for {SCALARS.get(name, name)}"
+        notes.append(f"The message gives two different {what} ({shown}), so neither is used: which one is right?")
+    return notes
 
 
 def fact_rows(facts: PatientFacts) -> list[dict]:

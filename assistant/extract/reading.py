@@ -26,6 +26,11 @@ class Reading:
     source: Source = "typed"
     facts: PatientFacts = field(default_factory=PatientFacts)
     bad_date: str | None = None
+    # a fact the message gives two different values for, neither taken back: name -> the words of each
+    conflicts: dict[str, list[str]] = field(default_factory=dict)
+    # the first of those values, for the router only ('72 or 80 kg?' is still a dose question); no tool sees it
+    routed: PatientFacts = field(default_factory=PatientFacts)
+    notes: list[str] = field(default_factory=list)  # how the reading was decided, said in the answer
     sentences: list[Sentence] = field(default_factory=list)
     note: bool = False
     _rank: dict[str, tuple[int, int]] = field(default_factory=dict)
