@@ -16,7 +16,14 @@ _WORDS = re.compile(
     r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?,?\s+(\d{4})\b",
     re.IGNORECASE,
 )
-_BIRTH = re.compile(r"\b(?:dob|d\.o\.b\.?|born|birth\s?date|date\s+of\s+birth|birthday|b\.?d\.?)\b[^\n\d]{0,25}$", re.IGNORECASE)
+# A birth-date cue before the date ("DOB/Sex:", "D.O.B.", "Date of Birth (MM/DD/YYYY):", "b. 4/12/61") or after it
+# ("04/12/1961 (DOB)"). The word ends at a non-letter, not at \b, so "D.O.B." (ending in a period) is a cue too.
+_BIRTH_WORD = (r"(?:dob|d\.?\s?o\.?\s?b\.?|born|birth\s?-?date|date\s+of\s+birth|birth\s?day|b-?day|"
+               r"(?<![\w.])b\.)(?![a-z])")
+# between the cue and the date only punctuation and a few words ("is", "on", "Sex: F"): "DOB), DOS 6/1/26" is a DOS
+_BIRTH_GAP = r"(?:[ \t:#=/.,()\-]|(?<![a-z])(?:is|was|of|on|in|sex|age|gender|f|m|female|male)(?![a-z])){0,12}"
+_BIRTH = re.compile(rf"(?<![a-z]){_BIRTH_WORD}(?:\s*\((?:[mdy]{{1,4}}[/.\- ]?){{3}}\))?{_BIRTH_GAP}$", re.IGNORECASE)
+_BIRTH_AFTER = re.compile(rf"\s*[(\[]\s*{_BIRTH_WORD}\s*[)\]]", re.IGNORECASE)
 _SERVICE = re.compile(r"\b(?:dos|d\.o\.s\.?|date\s+of\s+service|service\s+date|infusion|infuse[ds]?|infusing|administ\w*|"
                       r"given|give|treatment\s+date|tx\s+date|scheduled|sched|appt\s+for\s+infusion|chair\s+time|c\d+d\d+|"
                       r"cycle\s*\d*|dose\s+(?:on|date)|start(?:s|ing)?|on|for)\b[^\n\d]{0,20}$", re.IGNORECASE)
@@ -52,6 +59,20 @@ def _date(m: re.Match, rx: re.Pattern) -> date | None:
         return None
 
 
+def _is_birth(text: str, start: int, end: int) -> bool:
+    """The date at text[start:end] is a birth date: a birth cue right before it (a format hint may sit between) or
+    right after. `text` is the whole message: "D.O.B. 4/12/61" is cut into two sentences at the cue's period."""
+    return bool(_BIRTH.search(text[max(0, start - 45):start]) or _BIRTH_AFTER.match(text, end))
+
+
+def _century_back(d: date) -> date:
+    """'born 4/12/61' is 1961, never 2061."""
+    try:
+        return d.replace(year=d.year - 100)
+    except ValueError:  # 29 February in a century year that is not a leap year
+        return d.replace(year=d.year - 100, day=28)
+
+
 def read(r: Reading) -> None:
     births: list[date] = []
     service = None
@@ -59,9 +80,9 @@ def read(r: Reading) -> None:
         for rx in (_ISO, _US, _WORDS):
             for m in rx.finditer(s.text):
                 before = s.text[max(0, m.start() - 30):m.start()]
-                if _BIRTH.search(before) or _BIRTH.search(s.text[:m.start()][-40:]) and "dob" in s.text[:m.start()].lower()[-40:]:
+                if _is_birth(r.message, s.start + m.start(), s.start + m.end()):
                     if (d := _date(m, rx)) is not None:
-                        births.append(d)
+                        births.append(d if d <= date.today() else _century_back(d))
                     continue
                 d = _date(m, rx)
                 if d is None:
