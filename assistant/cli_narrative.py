@@ -1,37 +1,14 @@
-"""`assistant narrative`: a prior-authorization letter of medical necessity from a case file."""
+"""`assistant narrative`: the letter of medical necessity for a case file (the file check-policy reads)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
-import yaml
 
-from assistant.errors import AssistantError, DataError, InputError
+from assistant.errors import AssistantError, DataError
 
-
-def read_case(path: str) -> dict:
-    """The raw case mapping from a JSON or YAML file; InputError for anything unreadable."""
-    file = Path(path)
-    if not file.is_file():
-        raise InputError(f"case file not found: {file}")
-    try:
-        text = file.read_text(encoding="utf-8")
-        data = json.loads(text) if file.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read case file {file}: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"case file {file} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
-    except yaml.YAMLError:
-        raise InputError(f"case file {file} is not valid YAML") from None
-    except RecursionError:
-        raise InputError(f"case file {file} is nested too deeply to read") from None
-    except ValueError as exc:  # the YAML reader's own, e.g. an impossible date such as 0000-00-00
-        raise InputError(f"cannot read case file {file}: {exc}") from None
-    if not isinstance(data, dict):
-        raise InputError(f"case file {file} must hold a mapping of field names to values")
-    return data
+FORMATS = ("text", "markdown", "docx")
 
 
 def register(app: typer.Typer) -> None:
@@ -39,34 +16,53 @@ def register(app: typer.Typer) -> None:
 
     @app.command("narrative")
     def narrative_command(
-        case: str = typer.Option(..., "--case", help="Case file (JSON or YAML): PatientCase fields plus drug, "
-                                 "icd10, weight, weight_unit, cycle, cycles_requested, site_of_care."),
-        fmt: str = typer.Option("text", "--format", help="text (pastes cleanly) or markdown."),
-        out: str = typer.Option(None, "--out", help="Write to this file instead of stdout."),
+        case: str = typer.Option(..., "--case", help="Case file (JSON or YAML), the same file check-policy reads: "
+                                 "PatientCase fields plus icd10, weight, weight_unit, cycle, cycles_requested, "
+                                 "site_of_care (drug may name the product)."),
+        fmt: str = typer.Option("text", "--format", help="text (one paragraph per line), markdown, or docx "
+                                "(a Word file; needs --out)."),
+        out: str = typer.Option(None, "--out", help="Write the letter to this file instead of stdout."),
+        ascii_only: bool = typer.Option(False, "--ascii", help="ASCII characters only (× as x, ≥ as >=, dashes as -)."),
     ) -> None:
-        """Write a letter of medical necessity: request, clinical summary, criteria, open items, billing."""
+        """Write the letter of medical necessity, or say why it is withheld. Staff notes go to stderr."""
         from assistant.cli import fail
         from assistant.cli_audit import audited
-        from assistant.narrative import build_narrative
+        from assistant.letter import build_letter
+        from assistant.tools.case_file import read_case_data
 
-        if fmt not in ("text", "markdown"):
-            fail(f"--format must be text or markdown (got {fmt!r})")
+        if fmt not in FORMATS:
+            fail(f"--format must be one of {', '.join(FORMATS)} (got {fmt!r})")
+        if fmt == "docx" and not out:
+            fail("--format docx writes a file: give --out PATH (e.g. --out letter.docx)")
         with audited("narrative", "build_narrative", {"case": Path(case).name}) as call:
             try:
-                given = read_case(case)
-                call.inputs = given
-                narrative = build_narrative(given)
+                given = read_case_data(case)
+                call.inputs = given if isinstance(given, dict) else {}
+                letter = build_letter(given)
             except DataError as exc:
                 fail(f"data problem (a maintainer must fix it): {exc}", code=1)
             except AssistantError as exc:
-                fail(str(exc))
-            call.output = narrative.text()
-        body = narrative.text() if fmt == "text" else narrative.markdown()
+                fail(f"{case}: {exc}")
+            call.output = letter.text()
+        if letter.withheld:  # nothing is written for the payer; the notice says what to settle
+            typer.echo(letter.markdown(ascii=ascii_only) if fmt == "markdown" else letter.text(ascii=ascii_only),
+                       nl=False)
+            if out:
+                typer.echo(f"Letter withheld: nothing written to {out}", err=True)
+            return
+        try:
+            if fmt == "docx":
+                letter.docx(out, ascii=ascii_only)
+            else:
+                body = letter.text(ascii=ascii_only) if fmt == "text" else letter.markdown(ascii=ascii_only)
+                if out:
+                    Path(out).write_text(body, encoding="utf-8")
+                else:
+                    typer.echo(body, nl=False)
+        except OSError as exc:
+            fail(f"cannot write {out}: {exc}")
         if out:
-            try:
-                Path(out).write_text(body, encoding="utf-8")
-            except OSError as exc:
-                fail(f"cannot write {out}: {exc}")
             typer.echo(f"Wrote {out}", err=True)
-        else:
-            typer.echo(body, nl=False)
+        staff = letter.staff_text(ascii=ascii_only)
+        if staff:
+            typer.echo("\n" + staff, err=True, nl=False)

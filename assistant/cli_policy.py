@@ -16,7 +16,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command("check-policy")
     def check_policy_command(
-        case: str = typer.Option(..., "--case", help="Case file (JSON or YAML) with PatientCase fields."),
+        case: str = typer.Option(..., "--case", help="Case file (JSON or YAML): the same file `assistant narrative` "
+                                 "reads; the letter's fields (icd10, weight, cycles ...) are checked and not used here."),
         policy: str = typer.Option(None, "--policy", help="Policy id; default: the case's payer's policy."),
         as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     ) -> None:
@@ -26,17 +27,13 @@ def register(app: typer.Typer) -> None:
         from assistant.cli import fail
         from assistant.cli_audit import audited
         from assistant.tools.policy import check_policy
-        from assistant.tools.policy_case import load_case
+        from assistant.tools.case_file import load_case_file
 
         with audited("check-policy", "check_policy", {"case": Path(case).name, "policy": policy}) as call:
             try:
-                patient = load_case(case)
+                patient = load_case_file(case).patient
             except AssistantError as exc:
                 fail(str(exc))
-            except RecursionError:
-                fail(f"case file {case} is nested too deeply to read")
-            except ValueError as exc:  # the YAML reader's own, e.g. an impossible date such as 0000-00-00
-                fail(f"cannot read case file {case}: {exc}")
             call.inputs = patient.model_dump(mode="json", exclude_none=True) | ({"policy": policy} if policy else {})
             try:
                 result = check_policy(patient, policy)

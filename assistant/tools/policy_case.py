@@ -377,15 +377,19 @@ class PatientCase(BaseModel):
 
 
 def _describe(error: ValidationError) -> str:
-    parts = []
+    parts, unknown = [], []
     for err in error.errors():
         where = ".".join(str(p) for p in err["loc"]) or "case"
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            message = f"unknown field; known fields: {', '.join(PatientCase.model_fields)}"
-        elif err["type"] == "literal_error":
+            unknown.append(where)
+            continue
+        if err["type"] == "literal_error":
             message = message.replace("Input should be", "must be")
         parts.append(f"field {where!r}: {message}")
+    if unknown:  # named together, with the known fields once, so the message stays one readable line
+        parts.append(f"unknown field {', '.join(repr(u) for u in unknown)}; known fields: "
+                     f"{', '.join(PatientCase.model_fields)}")
     return "; ".join(parts)
 
 
@@ -401,8 +405,8 @@ def parse_case(data: Any) -> PatientCase:
         raise InputError(f"invalid case: {_describe(exc)}") from None
 
 
-def load_case(path: str | Path) -> PatientCase:
-    """Read a case from a JSON or YAML file; every problem becomes an InputError naming the field."""
+def read_case_data(path: str | Path) -> Any:
+    """The raw mapping in a JSON or YAML case file; InputError naming the file for anything unreadable."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"case file not found: {path}")
@@ -413,10 +417,7 @@ def load_case(path: str | Path) -> PatientCase:
     if not text.strip():
         raise InputError(f"case file {path} is empty")
     try:
-        if path.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            data = yaml.safe_load(text)
+        return json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno} column {exc.colno}"
         raise InputError(f"case file {path} is not valid JSON: {exc.msg} at {where}") from None
@@ -424,6 +425,15 @@ def load_case(path: str | Path) -> PatientCase:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         raise InputError(f"case file {path} is not valid YAML{where}") from None
+    except RecursionError:
+        raise InputError(f"case file {path} is nested too deeply to read") from None
+    except ValueError as exc:  # the YAML reader's own, e.g. an impossible date such as 0000-00-00
+        raise InputError(f"cannot read case file {path}: {exc}") from None
+
+
+def load_case(path: str | Path) -> PatientCase:
+    """Read a case holding PatientCase fields only (the CLIs read case files with case_file.load_case_file)."""
+    data = read_case_data(path)
     try:
         return parse_case(data)
     except InputError as exc:
