@@ -24,7 +24,7 @@ from assistant.tools.policy import check_policy
 from assistant.tools.policy_case import PatientCase, parse_case
 from assistant.tools.policy_data import Criterion, Policy, load_policy
 from assistant.tools.policy_result import CriterionResult, PolicyResult, SectionResult
-from assistant.tools.policy_rules import RULE_FIELDS
+from assistant.tools.policy_rules import RULE_FIELDS, Context, evaluate
 
 PLACEHOLDERS = ("[Member name]", "[Member ID]", "[Date of birth]", "[Prescriber name]", "[Prescriber NPI]", "[Date]")
 FILL_INS = ("[ICD-10 code]", "[Number of cycles]", "[Site of care]")  # shown only when the case lacks them
@@ -117,11 +117,20 @@ def _open_questions(logic: dict[str, Any] | None, case: PatientCase, her2: str) 
     return [PatientCase.question(f) for f in fields]
 
 
-def _met_leaves(section: SectionResult) -> list[CriterionResult]:
-    """The met criteria that carry the argument: a met parent is shown through its met sub-criteria,
-    and an alternative that was not needed (an OR-branch not taken) is not shown at all."""
+def _met_leaves(section: SectionResult, defs: dict[str, Criterion], ctx: Context) -> list[CriterionResult]:
+    """The met criteria that carry the argument: a met parent is shown through its met sub-criteria, an
+    alternative that was not needed (an OR-branch not taken) is not shown at all, and neither is a
+    criterion that is 'met' only because it does not apply (applies_if not met: NSCLC-only, dose increase)."""
     parents = {c.parent for c in section.criteria if c.parent}
-    return [c for c in section.criteria if c.verdict == "met" and c.id not in parents]
+    skipped: set[str] = set()
+    out = []
+    for c in section.criteria:  # parents come before their sub-criteria
+        d = defs.get(c.id)
+        if c.parent in skipped or (d is not None and d.applies_if and evaluate(d.applies_if, ctx).verdict != "met"):
+            skipped.add(c.id)
+        elif c.verdict == "met" and c.id not in parents:
+            out.append(c)
+    return out
 
 
 def _unknown_parts(cid: str, section: SectionResult, defs: dict[str, Criterion]) -> list[dict[str, Any] | None]:
@@ -281,6 +290,7 @@ def _history_part(case: PatientCase, fields: LetterFields, her2: str, brand: str
 
 def _necessity_part(result: PolicyResult, policy: Policy, case: PatientCase, brand: str, refs: _Refs) -> tuple[Part, list[str]]:
     defs, docs, her2 = _criteria(policy), {c.id: c.label for c in result.checklist}, result.her2.category
+    ctx = Context(case=case, her2=result.her2, preferred=policy.preferred)
     paras: list[Para] = []
     met: list[str] = []
     for s in result.sections:
@@ -289,8 +299,9 @@ def _necessity_part(result: PolicyResult, policy: Policy, case: PatientCase, bra
         paras.append(Para(text=f"{brand} is medically necessary for this member. The request meets each criterion "
                                f"of section {s.id} of the policy ({s.title}):"))
         said_before: set[str] = set()
-        for c in _met_leaves(s):
+        for c in _met_leaves(s, defs, ctx):
             facts = w.rule_facts(_logic(defs.get(c.id)), case, her2, brand, docs)
+            facts = list(dict.fromkeys(facts))
             facts = [f for f in facts if f not in said_before] or facts  # say a fact once, unless it is all there is
             said_before.update(facts)
             said = w.capital("; ".join(facts)) if facts else c.label
