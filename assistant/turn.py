@@ -55,7 +55,8 @@ def finish(answer: Answer, clean: str) -> None:
     for doc_id in sorted(draft):
         meta = get_corpus().doc(doc_id).meta
         answer.warnings.append(f"{meta.publisher} is marked “{meta.review_status}”: verify against the cited passage.")
-    dates = [get_corpus().doc(c.doc_id).meta.date or "" for c in answer.citations]
+    metas = [get_corpus().doc(c.doc_id).meta for c in answer.citations]
+    dates = [m.date or "" for m in metas] + [m.title for m in metas]  # a reference names the document it cites
     # numbers the user typed may be echoed back (e.g. "a weight of 70 without a unit")
     problems = grounding(answer, extra_sources=SOURCES + dates + [clean])
     if problems:

@@ -245,8 +245,14 @@ def _multi(turn: Turn, decision: Decision) -> Answer:
     return turn.answer
 
 
+def _letter(turn: Turn) -> Answer:
+    from assistant.planners.letter import answer_letter
+
+    return answer_letter(turn)
+
+
 HANDLERS: dict[str, Any] = {"dose": _dose, "policy": _policy, "code": _code, "document": _documents, "claim": _claim,
-                            "price": _price, "dose_modification": _dose_modification}
+                            "price": _price, "dose_modification": _dose_modification, "letter": _letter}
 
 
 def variant_note(said: PatientFacts) -> str:

@@ -22,6 +22,7 @@ FOLLOW_UP_CHARS = 70  # "and the 160?", "how long does it keep?"
 REPLY_CHARS = 80  # "initial, oncologist, single agent"; a longer message is a question of its own
 CLAIM_OR_COURSE_CHARS = 80
 SHORT_CHARS = 90
+LETTER_CHARS = 40  # "pa narrative", "letter of med necessity for J9354": short enough to be the request itself
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,17 @@ def _dose_modification(t: str, s: State, f: PatientFacts) -> bool:
     return bool(toxicities(t))
 
 
+def _letter(t: str, s: State, f: PatientFacts) -> bool:
+    noun = cues.LETTER.search(t)
+    if not (noun or cues.NECESSITY.search(t)) or cues.LETTER_RECEIVED.search(t):
+        return False
+    asking = bool(cues.ASKING.match(t)) and not cues.REQUEST_QUESTION.match(t)  # "does X need a letter?"
+    # "write up the medical necessity" asks; "medical necessity for kadcyla" alone does not
+    return not asking and (bool(cues.LETTER_ASK.search(t)) or bool(noun) and _short(t, LETTER_CHARS))
+
+
 ROUTES: tuple[Route, ...] = (
+    Route("letter", _letter, lambda t, s, f: "letter"),
     Route("claim", _claim, lambda t, s, f: "claim"),
     Route("correction", _correction, _last, "correct"),
     Route("what_if", _what_if, lambda t, s, f: s.last_intent or "dose", "what_if"),

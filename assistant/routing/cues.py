@@ -66,3 +66,14 @@ def mostly_facts(text: str, spans: list[tuple[int, int]] = ()) -> bool:
     rest = FILLER.sub(" ", "".join(chars).lower())
     rest = re.sub(r"[\d.,:;+/()\-#%?!&]+", " ", rest)
     return len(rest.split()) <= 3
+
+# "write the PA letter", "LMN pls", "draft narrative": asking for the letter of medical necessity. A question
+# about letters ("does Centene need a letter of medical necessity?") or a letter received is not.
+LETTER = re.compile(r"\b(?:letter|narrative|l\.?o?\.?m\.?n\.?)(?!\w)|\bwrite[- ](?:it |this |that )?up\b", re.IGNORECASE)
+NECESSITY = re.compile(r"\bmed(?:ical)?\.? necessity\b(?!\s+(?:criteria|review|guidelines?|policy))", re.IGNORECASE)
+LETTER_ASK = re.compile(
+    r"\b(?:write|draft|generate|make|create|prep|prepare|compose|produce|give|need|want|build|type|put together|"
+    r"pls|please|plz|now|ok)\b", re.IGNORECASE)
+LETTER_RECEIVED = re.compile(r"\b(?:letter|narrative)\s+(?:from|came|says|said|back)\b|\b(?:denial|denied|got|received)\b.{0,20}"
+                             r"\bletter\b|\b(?:section|field|box)\b", re.IGNORECASE)
+REQUEST_QUESTION = re.compile(r"^\s*(?:ok\s+|so\s+|and\s+)?(?:can|could|would|will)\s+(?:you|u)\b", re.IGNORECASE)
