@@ -109,9 +109,12 @@ def _open_questions(logic: dict[str, Any] | None, case: PatientCase, her2: str) 
     fields = []
     for f in _fields(logic):
         if f in ("her2_ihc", "her2_ish", "her2_positive"):
-            f = "her2_ish" if her2 == "incomplete" else "her2_ihc"
             if her2 not in ("unknown", "incomplete"):
                 continue
+            f = "her2_ish" if her2 == "incomplete" else "her2_ihc"  # 'pending' is given and still open
+            if f not in fields:
+                fields.append(f)
+            continue
         if getattr(case, f, None) is None and f not in fields:
             fields.append(f)
     return [PatientCase.question(f) for f in fields]

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from assistant.errors import InputError
-from assistant.tools.policy_case import PatientCase, normalise_product, parse_case, read_case_data, spelling_key
+from assistant.tools.policy_case import PatientCase, Product, normalise_product, parse_case, read_case_data, spelling_key
 
 SiteOfCare = Literal["hospital_outpatient", "physician_office", "ambulatory_infusion_center", "home_infusion"]
 SITE_WORDS: dict[str, str] = {
@@ -124,6 +124,9 @@ def parse_case_file(data: Any) -> CaseFile:
     for alias, field in ALIASES.items():
         if alias in data:
             given = data.pop(alias)
+            allowed = Product.__args__
+            if normalise_product(given) not in allowed:
+                raise InputError(f"invalid case: field {alias!r}: must be one of {', '.join(allowed)}")
             other = data.get(field)
             if other is not None and normalise_product(other) != normalise_product(given):
                 raise InputError(f"invalid case: {alias} is {given!r} but {field} is {other!r}; give one product")
