@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from assistant.bottom_line import number, round_display
 from assistant.models import Answer, Citation
 
 BANNER = (
@@ -72,10 +73,9 @@ def quote_markdown(text: str) -> str:
 
 
 # -- figures ----------------------------------------------------------------------------------
-def _num(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+def _num(value: Any, unit: str = "") -> str:
+    """A value rounded for display by its unit (69.85 kg, 251.4 mg); the tool keeps every digit."""
+    return number(value, unit)
 
 
 def fig_text(fig: dict | None) -> str:
@@ -87,7 +87,7 @@ def fig_text(fig: dict | None) -> str:
         return f"${value:,.2f}"
     if unit.startswith("USD per ") and isinstance(value, (int, float)):
         return f"${_num(value)} per {unit[len('USD per '):]}"
-    return f"{_num(value)} {unit}".strip()
+    return f"{_num(value, unit)} {unit}".strip()
 
 
 def marker_for(source: dict | None, citations: list[Citation]) -> str:
@@ -107,7 +107,8 @@ def dose_rows(out: dict, citations: list[Citation]) -> list[dict[str, str]]:
 
     def row(item: str, fig: dict | None, detail: str = "", value: str | None = None) -> None:
         src = marker_for((fig or {}).get("source"), citations)
-        rows.append({"Item": item, "Value": value if value is not None else fig_text(fig), "Detail": detail, "Source": src})
+        rows.append({"Item": item, "Value": value if value is not None else fig_text(fig), "Detail": round_display(detail),
+                     "Source": src})
 
     if out.get("weight_kg"):
         row("Weight", out["weight_kg"], out["weight_kg"].get("formula") or "patient weight (input)")

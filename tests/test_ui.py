@@ -5,16 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from assistant import ui_history
 from assistant.models import Answer, Citation
 from assistant.plain_text import WIDTH, narrative, strip_markdown
-from assistant.ui_render import answer_markdown, citation_label, escape_md, fig_text, policy_view, quote_markdown
+from assistant.ui_render import answer_markdown, escape_md, fig_text, policy_view, quote_markdown  # noqa: F401
 
-APP = Path(__file__).resolve().parent.parent / "streamlit_app.py"
+ROOT = Path(__file__).resolve().parent.parent
+APP = ROOT / "streamlit_app.py"
 DOSE_Q = "70 kg, metastatic — dose, vials, waste?"
 POLICY_Q = (
     "Does a 58 yo with HER2 IHC 3+ metastatic breast cancer, prior trastuzumab and a taxane, "
@@ -23,16 +26,17 @@ POLICY_Q = (
 
 
 @pytest.fixture(autouse=True)
-def _today(monkeypatch):
+def _today(monkeypatch, tmp_path):
     # the shipped price quarter is 2026Q2, so this date makes the stale-price warning certain
     monkeypatch.setenv("ASSISTANT_TODAY", "2026-11-21")
+    monkeypatch.setattr(ui_history, "ROOT", tmp_path / "ui_history")  # the page's stored conversations
 
 
 def unescape(text: str) -> str:
     return re.sub(r"\\(.)", r"\1", text)
 
 
-def page_text(at: AppTest) -> str:
+def page_text(at) -> str:
     """Everything a reader sees as text: markdown, alerts, tables, expander labels, code."""
     parts = [m.value for m in at.markdown] + [e.label for e in at.expander] + [c.value for c in at.code]
     parts += [a.value for kind in (at.warning, at.info, at.error, at.caption) for a in kind]
@@ -40,7 +44,7 @@ def page_text(at: AppTest) -> str:
     return unescape("\n".join(str(p) for p in parts))
 
 
-def table_rows(at: AppTest, first_column: str) -> dict[str, dict[str, str]]:
+def table_rows(at, first_column: str) -> dict[str, dict[str, str]]:
     """Rows of the tables whose first column is first_column, keyed by that column (unescaped)."""
     rows = {}
     for t in at.table:
@@ -58,12 +62,35 @@ def say(at: AppTest, text: str) -> AppTest:
     return at
 
 
-def open_expander(at: AppTest, key: str) -> AppTest:
-    """Click a lazy expander open (its content is built on the rerun that follows)."""
-    at.session_state[key] = True
+def run(at: AppTest) -> AppTest:
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def open_expander(at: AppTest, key: str) -> AppTest:
+    """Click a lazy expander open (its content is built on the rerun that follows)."""
+    at.session_state[key] = True
+    return run(at)
+
+
+def blocks(node, kind: str):
+    """Every block of a kind ('popover', ...) under node, depth first."""
+    for child in getattr(node, "children", {}).values():
+        proto = getattr(child, "proto", None)
+        if type(proto).__name__ == "Block" and proto.WhichOneof("type") == kind:
+            yield child
+        yield from blocks(child, kind)
+
+
+def bottom_line(at: AppTest, index: int = -1) -> str:
+    """The first line of the answer at `index` (the keyed bottom-line container)."""
+    message = [m for m in at.chat_message if m.name == "assistant"][index]
+    return unescape(message.markdown[0].value if message.markdown else message.error[0].value)
+
+
+def buttons(at: AppTest) -> dict:
+    return {b.label: b for b in at.button if b.key and b.key.startswith("choice_")}
 
 
 @pytest.fixture
@@ -79,125 +106,139 @@ def test_banner_states_intended_use(app):
     assert "licensed professionals" in banner and "verify" in banner
 
 
-def test_dose_question_shows_table_jw_line_citations_and_warnings(app):
+def test_a_dose_answer_opens_with_its_bottom_line_and_keeps_the_details_one_click_away(app):
     say(app, DOSE_Q)
-    text = page_text(app)
-    assert "252 mg" in text
-    rows = table_rows(app, "Item")
+    answer = app.chat_message[1]
+    assert unescape(answer.markdown[0].value) == "**252 mg · 1 × 100 mg + 1 × 160 mg · J9354-JZ 252 / JW 8 · 12.6 mL in 250 mL NS**"
+    details = next(e for e in answer.expander if e.label == "Details")
+    assert not details.proto.expanded
+    rows = table_rows(details, "Item")
     assert rows["Dose"]["Value"] == "252 mg"
     assert rows["J9354-JW (discarded)"]["Value"] == "8 units"
-    assert rows["J9354-JZ (administered)"]["Value"] == "252 units"
-    assert rows["Waste"]["Value"] == "8 mg"
-    assert "50242-0088-01" in rows["Vials, 100 mg"]["Detail"]
-    assert rows["Administration CPT"]["Value"] == "96413 + 96415"
     assert rows["Volume to withdraw"]["Value"] == "12.6 mL"
-    assert any("2026Q2" in k for k in rows)
-    # footnotes: one expander per citation, numbered, with the quote and the review status inside
-    labels = [unescape(e.label) for e in app.expander]
-    assert labels[0].startswith("[1] ")
-    assert any("Pending SME review" in unescape(m.value) for m in app.markdown)
-    assert any("Stale price" in unescape(w.value) for w in app.warning)
-    open_expander(app, "computed_0")
-    computed = next(e for e in app.expander if e.label == "How this was computed")
-    assert "70 kg × 3.6 mg/kg = 252 mg" in unescape(" ".join(t.value.to_string() for t in computed.table))
-    assert json.loads(computed.json[0].value) == {"weight": 70.0, "weight_unit": "kg", "indication": "mbc"}
+    assert "50242-0088-01" in rows["Vials, 100 mg"]["Detail"]
+    # no second list saying the same: the answer's bullets are not on the page
+    assert not any("- Dose" in unescape(m.value) or "- Vials" in unescape(m.value) for m in answer.markdown)
 
 
-def test_each_footnote_expands_to_its_quote_title_section_publisher_date_and_review_status(app):
+def test_converted_weights_and_doses_are_rounded_for_display(app):
+    say(app, "154 lb metastatic, dose?")
+    assert bottom_line(app).startswith("**251.4 mg · ")
+    rows = table_rows(app, "Item")
+    assert rows["Weight"]["Value"] == "69.85 kg"
+    assert "69.85322498" not in page_text(app)
+
+
+def test_safety_is_seen_and_boilerplate_is_one_plain_notice(app):
     say(app, DOSE_Q)
-    answer = app.session_state["history"][-1]
-    assert len(answer.citations) >= 2
-    by_label = {e.label: e for e in app.chat_message[1].expander}
+    answer = app.chat_message[1]
+    boxed = [unescape(m.value) for m in answer.markdown if m.value.startswith("⚠️")]
+    assert boxed == ["⚠️ Boxed warnings: Three — hepatotoxicity, left ventricular dysfunction, embryo-fetal toxicity"]
+    notices = [unescape(c.value) for c in answer.caption if c.value.startswith("Note")]
+    assert len(notices) == 1
+    assert "the newest price on file is Q2 2026; load the Q4 2026 CMS ASP file" in notices[0]
+    assert "draft reference" in notices[0]
+    assert "`" not in notices[0] and "assistant prices load" not in page_text(app)
+    assert not any("Stale price" in w.value or "Pending SME" in w.value for w in app.warning)
+
+
+def test_a_label_safety_rule_that_fires_is_a_red_banner(app):
+    say(app, "Centene: 50 yo HER2 IHC 1+ metastatic breast cancer, oncologist, initial, single agent — meets?")
+    banners = [unescape(e.value) for e in app.error]
+    assert any(b.startswith("**Label safety:** HER2-low is not eligible for Kadcyla") for b in banners), banners
+    assert bottom_line(app).endswith("Does not meet Centene CP.PHAR.229: I.A.1 not met**")
+
+
+def test_code_answer_says_what_to_bill_and_the_cautions_are_boxes(app):
+    say(app, "Is J9358 the same as Kadcyla?")
+    assert bottom_line(app) == "**Bill J9354; J9358 is Enhertu**"
+    assert any("J9358 is Enhertu" in e.value for e in app.error)  # the label's look-alike rule
+    cautions = [unescape(w.value) for w in app.warning]
+    assert any("is not trastuzumab (Herceptin)" in w for w in cautions)
+    rows = table_rows(app, "Clue")
+    assert rows["J9358"]["Points to"] == "Enhertu (J9358)"
+
+
+def test_each_citation_marker_opens_its_quote_with_document_section_date_and_review_status(app):
+    say(app, DOSE_Q)
+    answer = app.session_state["turns"][-1].answer
+    pops = {p.proto.popover.label: p for p in blocks(app.chat_message[1], "popover")}
     for c in answer.citations:
-        footnote = by_label[escape_md(citation_label(c))]  # "[n] title — section", one per citation
-        assert not footnote.proto.expanded
-        inside = unescape("\n".join(m.value for m in footnote.markdown))
+        inside = unescape("\n".join(m.value for m in pops[f"[{c.marker}]"].markdown))
         assert "\n".join("> " + line for line in c.quote.splitlines()) in inside
-        for line in (f"Document: {c.doc_title}", f"Section: {c.section}", f"Publisher: {c.publisher}",
-                     f"Date: {c.date or 'undated'}", f"Review status: {c.review_status}"):
+        for line in (f"Document: {c.doc_title}", f"Section: {c.section}", f"Date: {c.date or 'undated'}",
+                     f"Review status: {c.review_status or 'not stated'}"):
             assert line in inside, (line, inside)
-    guide = next(c for c in answer.citations if c.doc_id == "carecost-j9354")
-    inside = unescape(" ".join(m.value for m in by_label[escape_md(citation_label(guide))].markdown))
-    assert "Date: 2026-05" in inside and "Review status: Pending SME review" in inside
-    assert any(f"[{c.marker}]" in answer.answer for c in answer.citations)  # the text points at its footnotes
+    assert "source" in pops  # the boxed warnings' own quote
 
 
 def test_follow_up_questions_fill_the_dose(app):
     say(app, "What's the dose?")
-    assert "What is the patient's weight" in page_text(app)
-    say(app, "72 kg")  # the per-cycle dose is shown at once; only the course waits for the indication
-    assert "the course differs" in page_text(app)
+    assert bottom_line(app) == "**Needed: weight (kg or lb); indication (mBC or EBC)**"
+    text = page_text(app)
+    assert text.count("weight (kg or lb)") == 1  # said once
+    say(app, "72 kg")
     assert app.sidebar.number_input(key="fact_weight").value == 72.0  # understood from the chat, shown in the panel
     say(app, "metastatic")
-    assert table_rows(app, "Item")["Dose"]["Value"] == "259.2 mg"
-    assert "259.2 mg" in page_text(app)
+    assert bottom_line(app).startswith("**259.2 mg")
     assert len(app.chat_message) == 6  # three questions, three answers, in order
 
 
-def test_a_missing_fact_is_offered_as_buttons_and_a_click_answers(app):
+def test_a_missing_fact_offered_by_the_assistant_is_a_button_and_a_click_answers(app):
     say(app, "Kadcyla dose for 72 kg")
-    buttons = {b.label: b for b in app.button if b.key and b.key.startswith("choice_")}
-    assert set(buttons) == {"mBC", "EBC (adjuvant)"}
-    buttons["mBC"].click().run()
-    assert not app.exception, [e.value for e in app.exception]
-    last = app.session_state["history"][-1]
-    assert last.question == "mBC" and last.status == "answered" and not last.missing
-    assert only_dose(last)["indication"] == "mbc"
+    assert set(buttons(app)) == {"mBC", "EBC (adjuvant)"}
+    buttons(app)["mBC"].click()
+    run(app)
+    last = app.session_state["turns"][-1]
+    assert last.shown == "mBC" and last.answer.status == "answered" and not last.answer.missing
+    assert next(c.input for c in last.answer.tool_calls if c.tool == "calculate_dose")["indication"] == "mbc"
 
 
-def only_dose(answer):
-    return next(c.input for c in answer.tool_calls if c.tool == "calculate_dose")
-
-
-def test_policy_question_marks_each_criterion_with_the_policys_words(app):
+def test_a_coverage_check_is_finished_by_clicking_the_offered_choices(app):
     say(app, POLICY_Q)
-    rows = table_rows(app, "Criterion")
-    assert rows, page_text(app)
-    her2 = next(r for k, r in rows.items() if k.startswith("I.A.1 "))
-    assert her2["Verdict"] == "✓ met"
-    assert her2["Policy's words"] == "Diagnosis of HER2-positive breast cancer;"
-    assert any(r["Verdict"] == "? unknown" for r in rows.values())
-    raw = next(t.value for t in app.table if t.value.columns[0] == "Criterion")
-    assert raw["Verdict"].iloc[0] == ":green[**✓ met**]"  # coloured mark; the text around it stays escaped
-    missing = next(unescape(w.value) for w in app.warning if "Missing information" in w.value)
-    assert "- Is the prescriber an oncologist" in missing
+    assert bottom_line(app).endswith("Not settled for Centene CP.PHAR.229: I.A, II.A open**")
+    offered = set(buttons(app))
+    assert {"Initial request", "Continuation", "Oncologist: yes", "Oncologist: no", "Single agent", "With neratinib",
+            "Combination", "3.6 mg/kg (label dose)", "Every 21 days", "Medicaid", "Commercial"} <= offered
+    for label in ("Initial request", "Oncologist: yes", "Single agent", "3.6 mg/kg (label dose)", "Every 21 days",
+                  "Medicaid"):
+        buttons(app)[label].click()
+        run(app)
+    turns = app.session_state["turns"]
+    assert [t.superseded for t in turns] == [True] * 6 + [False]
+    assert bottom_line(app) == ":green[**✓**] **Meets Centene CP.PHAR.229 I.A · 12 months**"
+    facts = app.session_state["session"].facts
+    assert (facts.value("request_type"), facts.value("regimen"), facts.value("line_of_business")) == (
+        "initial", "single_agent", "medicaid")
+    assert any("Superseded" in c.value for c in app.caption)
 
 
-def test_code_question_card_shows_which_clue_points_to_which_product(app):
-    say(app, "Is J9358 the same as Kadcyla?")
-    rows = table_rows(app, "Clue")
-    assert rows["J9358"]["Points to"] == "Enhertu (J9358)"
-    assert rows["Kadcyla"]["Points to"] == "Kadcyla (J9354)"
-    assert rows["J9358"]["Document says"] == "Enhertu (fam-trastuzumab deruxtecan-nxki) [J9358]"
-    assert "✗ conflicting" in page_text(app)
-    assert any("conflicting" in unescape(w.value) and "confirm" in unescape(w.value) for w in app.warning)
-
-
-def test_dose_above_the_label_maximum_is_shown_as_an_error(app):
-    say(app, "70 kg metastatic, 4 mg/kg — dose?")
-    assert "above the label maximum of 3.6 mg/kg" in unescape(app.error[0].value)
-    assert not table_rows(app, "Item")  # nothing computed, so no dose table
-
-
-def test_side_panel_shows_facts_and_a_correction_changes_the_next_answer(app):
+def test_a_panel_correction_reruns_the_last_request_and_supersedes_the_older_answer(app):
     say(app, DOSE_Q)
     panel = app.sidebar
     assert panel.number_input(key="fact_weight").value == 70.0
-    assert panel.selectbox(key="fact_weight_unit").value == "kg"
     assert panel.selectbox(key="fact_indication").value == "mbc"
-    panel.number_input(key="fact_weight").set_value(80.0).run()
-    assert app.session_state["session"].facts.value("weight") == 80.0
-    say(app, "What's the dose?")
-    assert table_rows(app, "Item")["Dose"]["Value"] == "288 mg"  # 80 kg × 3.6 mg/kg
-    call = app.session_state["history"][-1].tool_calls[0]
+    panel.number_input(key="fact_weight").set_value(80.0)
+    run(app)
+    turns = app.session_state["turns"]
+    assert len(turns) == 2 and turns[0].superseded and not turns[1].superseded
+    assert turns[1].shown == "↻ Corrected in the panel: weight = 80.0"
+    assert bottom_line(app).startswith("**288 mg")  # 80 kg × 3.6 mg/kg
+    assert bottom_line(app, 0).startswith("~~252 mg")
+    call = turns[1].answer.tool_calls[0]
     assert (call.tool, call.input["weight"], call.input["weight_unit"]) == ("calculate_dose", 80.0, "kg")
     open_expander(app, "computed_1")
     computed = next(e for e in app.chat_message[-1].expander if e.label == "How this was computed")
-    assert json.loads(computed.json[0].value)["weight"] == 80  # the inputs shown are the ones used
-    panel.selectbox(key="fact_payer").set_value("centene").run()
-    assert app.session_state["session"].facts.value("payer") == "centene"
-    panel.selectbox(key="fact_indication").set_value(None).run()
-    assert app.session_state["session"].facts.value("indication") is None
+    assert json.loads(computed.json[0].value)["weight"] == 80
+
+
+def test_the_panel_has_a_field_for_every_fact_the_checker_reads(app):
+    from assistant.facts import _CASE_FIELDS
+
+    keys = {w.key for kind in ("selectbox", "number_input", "multiselect", "date_input") for w in app.sidebar.get(kind)}
+    for name in set(_CASE_FIELDS) | {"weight", "weight_unit", "indication", "mg_per_kg", "cycle", "date_of_service",
+                                     "prior_therapies", "combined_with"}:
+        assert f"fact_{name}" in keys, name
 
 
 def test_facts_entered_in_the_panel_are_the_policy_tools_inputs_and_a_correction_changes_the_verdict(app):
@@ -208,23 +249,17 @@ def test_facts_entered_in_the_panel_are_the_policy_tools_inputs_and_a_correction
     panel.multiselect(key="fact_prior_therapies").set_value(["trastuzumab", "taxane"]).run()
     panel.number_input(key="fact_age").set_value(58).run()
     panel.date_input(key="fact_date_of_service").set_value(dt.date(2026, 6, 3)).run()
-    assert str(app.session_state["session"].facts.value("date_of_service")) == "2026-06-03"
+    assert not app.session_state["turns"]  # nothing asked yet: nothing to re-run
     assert app.session_state["session"].facts.get("date_of_service").source == "panel"
     say(app, "Does she meet the criteria for Kadcyla?")
-    call = app.session_state["history"][-1].tool_calls[0]
+    call = app.session_state["turns"][-1].answer.tool_calls[0]
     assert call.tool == "check_policy"
     assert {k: call.input.get(k) for k in ("payer", "her2_ihc", "age")} == {"payer": "centene", "her2_ihc": "3+", "age": 58}
-    assert set(call.input["prior_therapies"]) == {"trastuzumab", "taxane"}
-    her2 = next(r for k, r in table_rows(app, "Criterion").items() if k.startswith("I.A.1 "))
-    assert her2["Verdict"] == "✓ met"
-    panel.selectbox(key="fact_her2_ihc").set_value("1+").run()  # the clinician corrects the HER2 result
-    say(app, "Does she meet the criteria for Kadcyla?")
-    call = app.session_state["history"][-1].tool_calls[0]
+    app.sidebar.selectbox(key="fact_her2_ihc").set_value("1+")  # the clinician corrects the HER2 result
+    run(app)
+    call = app.session_state["turns"][-1].answer.tool_calls[0]
     assert call.input["her2_ihc"] == "1+"
-    last = app.chat_message[-1]
-    rows = [unescape(r) for t in last.table if t.value.columns[0] == "Criterion" for r in t.value["Verdict"]]
-    criteria = [unescape(r) for t in last.table if t.value.columns[0] == "Criterion" for r in t.value["Criterion"]]
-    assert rows[next(i for i, c in enumerate(criteria) if c.startswith("I.A.1 "))].endswith("✗ not met**]")
+    assert "I.A not met (I.A.1)" in bottom_line(app)
 
 
 def test_each_browser_session_has_its_own_conversation(app):
@@ -233,45 +268,74 @@ def test_each_browser_session_has_its_own_conversation(app):
     assert not other.chat_message and not other.session_state["session"].facts
     assert other.sidebar.number_input(key="fact_weight").value is None
     say(other, "What's the dose?")
-    assert "What is the patient's weight" in page_text(other)  # app's 70 kg is not in this session
+    assert "Needed: weight" in bottom_line(other)  # app's 70 kg is not in this session
     assert app.session_state["session"].facts.value("weight") == 70.0
 
 
+def test_the_conversation_survives_a_reload(app):
+    say(app, "Patient Jane Doe, MRN 12345678: 70 kg, metastatic — dose?")
+    cid = app.query_params["c"][0] if isinstance(app.query_params["c"], list) else app.query_params["c"]
+    again = AppTest.from_file(str(APP), default_timeout=60)
+    again.query_params["c"] = cid
+    run(again)
+    turns = again.session_state["turns"]
+    assert len(turns) == 1 and turns[0].answer.status == "answered"
+    assert "Jane" not in turns[0].shown and "12345678" not in turns[0].shown  # stored redacted
+    assert bottom_line(again).startswith("**252 mg")
+    assert again.session_state["session"].facts.value("weight") == 70.0
+
+
 def test_closed_expanders_cost_nothing_until_opened(app):
-    """'How this was computed' and the PA narrative are built when opened: the first answer does not
-    wait for the browser to load the code and JSON viewers."""
     say(app, DOSE_Q)
-    assert not app.code and not app.json and not app.get("download_button")
-    assert [e.label for e in app.expander][-2:] == ["How this was computed", "Copy for PA narrative"]
-    open_expander(app, "narrative_0")
-    assert len(app.code) == 1 and not app.json
+    assert not app.code and not app.json
+    assert [e.label for e in app.chat_message[1].expander] == [
+        "Details", "What I read (4 facts) — correct any of them in the Patient facts panel", "How this was computed",
+        "Copy for PA narrative"]
     say(app, "85 kg adjuvant, cycle 2 — dose?")
-    assert len(app.code) == 1  # the first answer's narrative stays open, the new one is closed
+    first = app.chat_message[1]
+    assert not first.table  # an earlier answer's details are built only when opened
+    open_expander(app, "details_0")
+    assert table_rows(app.chat_message[1], "Item")["Dose"]["Value"] == "252 mg"
     open_expander(app, "computed_1")
     assert len(app.json) == 1 and '"weight": 85' in app.json[0].value
 
 
-def test_pa_narrative_is_plain_text_with_footnotes_and_a_download(app):
-    say(app, DOSE_Q)
-    open_expander(app, "narrative_0")
-    text = app.code[0].value
-    assert "**" not in text and "`" not in text and "](" not in text
-    assert not any(line.lstrip().startswith(("#", "- ", "> ")) for line in text.splitlines())
-    assert "252 mg" in text and "JW" in text
-    assert "Sources:" in text
-    assert re.search(r"^\[1\] Ado-trastuzumab emtansine \(Kadcyla\) drug monograph", text, re.M)
-    assert "Review status: Pending SME review" in text
-    assert "Warnings:" in text and "Stale price" in text
-    assert f"Question: {DOSE_Q}" in text
-    assert max(len(line) for line in text.splitlines()) <= WIDTH
+def test_what_i_read_shows_each_fact_with_its_words(app):
+    say(app, "58 yo, HER2 IHC 3+ metastatic breast cancer, 70 kg: dose?")
+    open_expander(app, "read_0")
+    rows = table_rows(app, "fact")
+    assert rows["age"]["from"] == "“58 yo”"
+    assert rows["HER2 IHC"]["value"] == "3+" if "HER2 IHC" in rows else rows["her2 ihc"]["value"] == "3+"
+
+
+def test_the_pa_letter_is_offered_only_on_answers_that_can_become_one(app):
+    for question in ("What's the dose?", "What is the capital of France?", "70 kg metastatic, 4 mg/kg — dose?"):
+        say(app, question)
+        assert "Copy for PA narrative" not in [e.label for e in app.chat_message[-1].expander], question
+    say(app, "Centene Medicaid, 58 yo, 70 kg, HER2 IHC 3+ metastatic breast cancer, prior trastuzumab and taxane, "
+             "prescribed by an oncologist, initial request, single agent, 3.6 mg/kg every 21 days. Meets criteria?")
+    index = len(app.session_state["turns"]) - 1
+    open_expander(app, f"narrative_{index}")
+    letter = app.code[0].value
+    assert "J9354" in letter and "12 months" in letter and "252 mg" in letter
+    assert "NOT met" not in letter and "Not medical advice" not in letter
     assert app.get("download_button")
 
 
 def test_user_text_is_escaped_never_rendered(app):
-    say(app, "Kadcyla dose? ![x](http://evil.example/x.png) [click](http://evil.example) <img src=x onerror=alert(1)>")
+    say(app, "Kadcyla dose? ![x](http://evil.example/x.png) [click](http://evil.example) <img src=x onerror=alert(1)> "
+             "https://evil.example/y www.evil.example")
     user = app.chat_message[0].markdown[0].value
     assert "\\[click\\]" in user and "\\!\\[x\\]" in user and "\\<img" in user
+    assert "https\\://evil" in user and "www\\.evil" in user
     assert not any(m.proto.allow_html for m in app.markdown)
+
+
+def test_streamlit_config_hides_the_developer_menu_and_skips_the_venv_and_data_dir():
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["toolbarMode"] == "viewer"
+    assert {".venv", ".data"} <= set(config["server"]["folderWatchBlacklist"])
+
 
 
 # -- pure helpers -----------------------------------------------------------------------------------
