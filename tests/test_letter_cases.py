@@ -221,3 +221,44 @@ def test_letter_from_facts_absent_oncologist_is_not_met():
     facts.set("prescriber_oncologist", True, assertion="absent")
     letter = letter_from_facts(facts)
     assert letter.withheld and any(r.startswith("Not met: Prescribed by or with an oncologist") for r in letter.reasons)
+
+
+# ---------------------------------------------------------------- invariants over many cases
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+CHOICES = {
+    "payer": ["centene", "oscar", DROP], "line_of_business": ["commercial", "medicaid", "him", DROP],
+    "request_type": ["initial", "continuation", DROP], "age": [17, 18, 55, 95, DROP],
+    "diagnosis": ["mbc", "ebc_residual", "nsclc", "brain_mets", "other", DROP],
+    "her2_ihc": ["0", "1+", "2+", "3+", DROP], "her2_ish": ["positive", "negative", "pending", DROP],
+    "prescriber_oncologist": [True, False, DROP], "regimen": ["single agent", "with neratinib", "with pertuzumab", DROP],
+    "prior_therapies": [["trastuzumab", "paclitaxel"], ["trastuzumab"], [XSS, "docetaxel", "Herceptin"], DROP],
+    "dose_mg_per_kg": [2.4, 3.6, 4.0, DROP], "interval_days": [14, 21, DROP], "number_of_doses": [14, 15, DROP],
+    "weight": [45, 70, 154, DROP], "weight_unit": ["kg", "lb", DROP], "icd10": ["C50.912", DROP],
+    "site_of_care": ["home infusion", DROP], "on_plan_benefit": [True, DROP], "responding": [True, False, DROP],
+    "dose_increase": [False, DROP], "note": [INJECT, DROP],
+}
+WRITTEN: list[int] = []
+KEEP = object()  # the met case's own value, so about half the cases still meet the policy
+_cases = st.fixed_dictionaries({k: st.sampled_from(v) | st.just(KEEP) | st.just(KEEP) for k, v in CHOICES.items()})
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_cases)
+def test_any_case_is_a_checked_letter_or_withheld_with_reasons(values):
+    case = {**BASES["mbc"], **{k: v for k, v in values.items() if v is not KEEP}}
+    case = {k: v for k, v in case.items() if v is not DROP}
+    try:
+        letter = build_letter(case)
+    except InputError as exc:  # only a bad combination of fields (never a traceback), in one line
+        assert "\n" not in str(exc)
+        return
+    if letter.withheld:
+        check_withheld(letter)
+        return
+    WRITTEN.append(1)  # counted by hand when the strategy changes: about 1 case in 10 meets the policy
+    assert letter.policy.overall == "meets_criteria"  # an unmet or unknown criterion never yields a letter
+    assert not any(s.severity == "error" for s in letter.safety)
+    check_letter(case, letter)
