@@ -68,6 +68,9 @@ class AuditEntry(BaseModel):
     warnings: list[str] = Field(default_factory=list)
     missing: list[str] = Field(default_factory=list)
     guard_notes: list[str] = Field(default_factory=list)
+    llm_run: dict[str, Any] | None = Field(
+        default=None, description="LLM planner only: model, endpoint, the model's own tool calls (accepted or "
+        "rejected, with the reason), its text, kept or the reason it was replaced; redacted like the rest")
     corpus_fingerprint: str | None = None
     app_version: str
     today: str | None = Field(default=None, description="the date the tools used as today (prices, renewal dates)")
@@ -260,6 +263,7 @@ def _entry(question: Any, answer: Answer, session_id: str | None) -> AuditEntry:
         warnings=_scrub(answer.warnings, keep, births),
         missing=_scrub(answer.missing, keep, births),
         guard_notes=_scrub(answer.guard_notes, keep, births),
+        llm_run=_scrub(_jsonable(answer.llm_run), keep, births) if answer.llm_run else None,
         corpus_fingerprint=fp,
         app_version=app_version(),
         today=_today(),

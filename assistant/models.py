@@ -68,6 +68,9 @@ class Answer(BaseModel):
     safety: list[dict[str, Any]] = Field(
         default_factory=list, description="label safety rules that fire: rule, severity (error|warning), message, marker")
     route: str | None = Field(default=None, description="the named route that decided how this turn was answered")
+    llm_run: dict[str, Any] | None = Field(
+        default=None, description="the LLM planner's run: model, endpoint, every tool call the model asked for "
+        "(input, accepted, reason when not run), its text, whether it was kept and why it was replaced")
     options: dict[str, list[str]] = Field(default_factory=dict, description="missing fact -> the few choices it can take")
     facts: list[dict[str, Any]] = Field(
         default_factory=list,

@@ -34,6 +34,20 @@ class Settings(BaseModel):
     llm_base_url: str | None = Field(
         default=None, description="OpenAI-compatible base URL for an on-premise server (ASSISTANT_LLM_BASE_URL)."
     )
+    # The LLM planner's limits: a reply that runs past them is an error naming the endpoint, never a hang.
+    llm_max_tokens: int = Field(
+        default=512, ge=16, le=8192,
+        description="Most tokens the chat model may write in one reply (ASSISTANT_LLM_MAX_TOKENS).",
+    )
+    llm_timeout: float = Field(
+        default=60.0, gt=0, le=600,
+        description="Seconds one chat-model request may take before it is given up (ASSISTANT_LLM_TIMEOUT).",
+    )
+    llm_retries: int = Field(
+        default=1, ge=0, le=1,
+        description="Retries of a failed chat-model request: 0 or 1, so a dead endpoint costs at most two "
+        "timeouts (ASSISTANT_LLM_RETRIES).",
+    )
     today: str | None = Field(
         default=None, description="Override today's date (YYYY-MM-DD) for reproducible runs (ASSISTANT_TODAY)."
     )
@@ -91,6 +105,9 @@ def get_settings() -> Settings:
         ("chroma_port", _env("CHROMA_PORT")),
         ("llm", _env("ASSISTANT_LLM")),
         ("llm_base_url", _env("ASSISTANT_LLM_BASE_URL")),
+        ("llm_max_tokens", _env("ASSISTANT_LLM_MAX_TOKENS")),
+        ("llm_timeout", _env("ASSISTANT_LLM_TIMEOUT")),
+        ("llm_retries", _env("ASSISTANT_LLM_RETRIES")),
         ("today", _env("ASSISTANT_TODAY")),
         ("audit", _env("ASSISTANT_AUDIT")),
         ("audit_required", _env("ASSISTANT_AUDIT_REQUIRED")),

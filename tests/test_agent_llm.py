@@ -145,9 +145,13 @@ def test_empty_answer_is_replaced():
 def test_unknown_tool_is_reported_to_the_model():
     model = scripted(tool_call("delete_records", {"all": True}), AIMessage(content="I could not do that."))
     a = run("What is the J-code for Kadcyla?", model)
-    assert a.tool_calls == []
     assert "unknown tool" in model.seen[1][-1].content
-    assert a.answer == "I could not do that."
+    assert a.llm_run["calls"] == [{"tool": "delete_records", "input": {"all": True}, "accepted": False,
+                                   "reason": "unknown tool delete_records"}]
+    # a text with no tool result and no citation is not an answer: the rules' code lookup replaces it
+    assert a.answer != "I could not do that." and "J9354" in a.answer
+    assert [c.tool for c in a.tool_calls] == ["disambiguate_code"]
+    assert any("rests on no result of this route's tool (disambiguate_code)" in n for n in a.guard_notes)
 
 
 def test_tool_error_goes_back_to_the_model_not_to_the_user():
@@ -158,8 +162,9 @@ def test_tool_error_goes_back_to_the_model_not_to_the_user():
     a = run("70 kg mBC at 8 mg/kg", model)
     assert len(model.seen) == 2, a.answer  # the model got a second turn to read the refusal
     assert "above the label maximum" in json.loads(model.seen[1][-1].content)["error"]
-    assert "above the label maximum of 3.6 mg/kg" in a.answer
-    assert a.tool_calls and "error" in a.tool_calls[0].output
+    # the status is the deterministic plan's: the same refusal, as an error
+    assert a.status == "error" and "above the label maximum" in a.answer
+    assert a.llm_run["calls"][0]["accepted"] is True and a.llm_run["kept"] is False
 
 
 def test_endless_tool_calls_stop_and_fall_back():
