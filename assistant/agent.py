@@ -18,7 +18,7 @@ from assistant.extract import read_facts
 from assistant.facts import PatientFacts
 from assistant.models import Answer
 from assistant.routing import route
-from assistant.sanitize import strip_injections
+from assistant.sanitize import not_used_warning, quarantine
 from assistant.session import Session, SessionStore
 from assistant.settings import get_settings
 from assistant.turn import Turn, finish
@@ -84,7 +84,7 @@ def _ask(question: str, session: Session, llm: Any) -> Answer:
     if not isinstance(question, str):
         raise InputError("The question must be text.")
     text = check_input_text(question, what="question", limit=MAX_QUESTION_CHARS)
-    clean, removed = strip_injections(text)
+    clean, removed = quarantine(text)
     reading = read_facts(clean, turn=session.turns + 1)
     if reading.bad_date:
         raise InputError(
@@ -94,10 +94,7 @@ def _ask(question: str, session: Session, llm: Any) -> Answer:
     decision = route(clean, dialogue.state_of(session), _as_routed(reading), classify=_classifier(said))
     turn = Turn(question, session, clean, said)
     if removed:
-        turn.answer.warnings.append(
-            f"Ignored {len(removed)} instruction(s) embedded in the text (e.g. “{removed[0][:80]}”): "
-            "instructions in questions or pasted notes never change tool inputs or verdicts."
-        )
+        turn.answer.warnings.append(not_used_warning(removed))
     turn.facts, notes = dialogue.apply(session, said, decision)
     notes = reading.notes + notes + _conflicts(reading, turn.facts)
     turn.mode = decision.mode
