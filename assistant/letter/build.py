@@ -9,27 +9,26 @@ the result is withheld with the reasons, for staff.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 from assistant.corpus import get_corpus
 from assistant.errors import InputError
 from assistant.facts import PatientFacts
-from assistant.letter import words as w
+import assistant.letter.criteria as crit
+import assistant.letter.words as w
 from assistant.letter.model import Footnote, LetterResult, Para, Part, StaffSafety
 from assistant.safety import SafetyInput, check_safety
 from assistant.tools.case_file import CaseFile, LetterFields, parse_case_file
 from assistant.tools.dose import DoseResult, build_request, calculate_dose, load_dose_facts
 from assistant.tools.policy import check_policy
 from assistant.tools.policy_case import PatientCase, parse_case
-from assistant.tools.policy_data import Criterion, Policy, load_policy
-from assistant.tools.policy_result import CriterionResult, PolicyResult, SectionResult
-from assistant.tools.policy_rules import RULE_FIELDS, Context, evaluate
+from assistant.tools.policy_data import Policy, load_policy
+from assistant.tools.policy_result import PolicyResult
+from assistant.tools.policy_rules import Context
 
 PLACEHOLDERS = ("[Member name]", "[Member ID]", "[Date of birth]", "[Prescriber name]", "[Prescriber NPI]", "[Date]")
 FILL_INS = ("[ICD-10 code]", "[Number of cycles]", "[Site of care]")  # shown only when the case lacks them
 _INDICATION = {"mbc": "mbc", "ebc_residual": "ebc", "nsclc": "nsclc", "salivary": "salivary", "brain_mets": "brain_mets"}
-_TAIL = re.compile(r"(?:[;,:]\s*(?:or|and)?|\s+(?:or|and))\s*$")
 
 
 class _Refs:
@@ -53,133 +52,6 @@ class _Refs:
         if quote not in note.quotes:
             note.quotes.append(quote)
         return f"[{note.n}]"
-
-
-def _clause(quote: str) -> str:
-    """A criterion's passage as the letter quotes it: one line, without the list's trailing '; or'."""
-    text = quote.strip()
-    while (trimmed := _TAIL.sub("", text)) != text:
-        text = trimmed.strip()
-    return " ".join(text.split())
-
-
-# ---------------------------------------------------------------- policy: what is met, what is not
-
-
-def _criteria(policy: Policy) -> dict[str, Criterion]:
-    out: dict[str, Criterion] = {}
-
-    def walk(items: list[Criterion]) -> None:
-        for c in items:
-            out[c.id] = c
-            walk(c.criteria)
-
-    for s in policy.sections:
-        walk(s.criteria)
-    return out
-
-
-def _logic(c: Criterion | None) -> dict[str, Any] | None:
-    """The criterion's logic, or an all_of over its sub-criteria' logic."""
-    if c is None:
-        return None
-    if c.logic:
-        return c.logic
-    parts = [p for sub in c.criteria if (p := _logic(sub))]
-    return {"all_of": parts} if parts else None
-
-
-def _fields(logic: dict[str, Any] | None) -> list[str]:
-    if not logic:
-        return []
-    for kind in ("all_of", "any_of"):
-        if kind in logic:
-            return [f for part in logic[kind] for f in _fields(part)]
-    args = logic.get("args", {})
-    if "field" in args:
-        return [args["field"]]
-    if logic["rule"] == "document_provided":
-        return ["documents"]
-    if logic["rule"] in ("preferred_failures", "preferred_any"):
-        return ["preferred_trials"]
-    return list(RULE_FIELDS.get(logic["rule"], ()))
-
-
-def _open_questions(logic: dict[str, Any] | None, case: PatientCase, her2: str) -> list[str]:
-    fields = []
-    for f in _fields(logic):
-        if f in ("her2_ihc", "her2_ish", "her2_positive"):
-            if her2 not in ("unknown", "incomplete"):
-                continue
-            f = "her2_ish" if her2 == "incomplete" else "her2_ihc"  # 'pending' is given and still open
-            if f not in fields:
-                fields.append(f)
-            continue
-        if getattr(case, f, None) is None and f not in fields:
-            fields.append(f)
-    return [PatientCase.question(f) for f in fields]
-
-
-def _met_leaves(section: SectionResult, defs: dict[str, Criterion], ctx: Context) -> list[CriterionResult]:
-    """The met criteria that carry the argument: a met parent is shown through its met sub-criteria, an
-    alternative that was not needed (an OR-branch not taken) is not shown at all, and neither is a
-    criterion that is 'met' only because it does not apply (applies_if not met: NSCLC-only, dose increase)."""
-    parents = {c.parent for c in section.criteria if c.parent}
-    skipped: set[str] = set()
-    out = []
-    for c in section.criteria:  # parents come before their sub-criteria
-        d = defs.get(c.id)
-        if c.parent in skipped or (d is not None and d.applies_if and evaluate(d.applies_if, ctx).verdict != "met"):
-            skipped.add(c.id)
-        elif c.verdict == "met" and c.id not in parents:
-            out.append(c)
-    return out
-
-
-def _unknown_parts(cid: str, section: SectionResult, defs: dict[str, Criterion]) -> list[dict[str, Any] | None]:
-    """The logic of the unknown criteria under cid that would settle it (not the alternatives already not met)."""
-    children = [c for c in section.criteria if c.parent == cid]
-    if not children:
-        return [_logic(defs.get(cid))]
-    return [part for c in children if c.verdict == "unknown" for part in _unknown_parts(c.id, section, defs)]
-
-
-def _policy_reasons(result: PolicyResult, policy: Policy, case: PatientCase, brand: str) -> list[str]:
-    """Why the policy check does not support the letter, in plain words, without internal ids."""
-    if result.overall == "meets_criteria":
-        return []
-    selectors = {f for s in policy.sections for f in s.applies_when if getattr(case, f, None) is None}
-    asked = [m.question for m in result.missing if m.field in selectors]
-    if asked:  # until these are known, the policy section that applies is not known either
-        return [f"Not yet known, and it decides which part of the policy applies: {q}" for q in asked]
-    defs, docs, her2 = _criteria(policy), {c.id: c.label for c in result.checklist}, result.her2.category
-    out = []
-    for s in result.sections:
-        if s.kind == "referral":
-            continue
-        if s.verdict == "meets_criteria":
-            continue
-        for c in s.criteria:
-            if c.parent is not None or c.verdict == "met":
-                continue
-            logic = _logic(defs.get(c.id))
-            facts = w.rule_facts(logic, case, her2, brand, docs)
-            clause = f"Policy section {s.id}: “{_clause(c.quote)}”"
-            if c.verdict == "not_met":
-                shown = f" ({'; '.join(facts)})" if facts else ""
-                out.append(f"Not met: {c.label}{shown}. {clause}.")
-            else:
-                questions = [q for part in _unknown_parts(c.id, s, defs) for q in _open_questions(part, case, her2)]
-                questions = list(dict.fromkeys(questions))
-                to_settle = f" To settle: {' '.join(questions)}" if questions else ""
-                out.append(f"Not yet known: {c.label}. {clause}.{to_settle}")
-    for r in result.referral:
-        out.append(f"The policy does not approve this use itself: it refers it to {r.policy} ({r.kind}"
-                   + (", for this line of business" if r.line_of_business != "all" else "") + ")"
-                   + ("" if r.certain else ", if the open questions go that way") + ".")
-    if not out:
-        out.append(f"The policy check does not support the request ({result.overall.replace('_', ' ')}).")
-    return list(dict.fromkeys(out))
 
 
 # ---------------------------------------------------------------- dose and safety
@@ -292,7 +164,7 @@ def _history_part(case: PatientCase, fields: LetterFields, her2: str, brand: str
 
 
 def _necessity_part(result: PolicyResult, policy: Policy, case: PatientCase, brand: str, refs: _Refs) -> tuple[Part, list[str]]:
-    defs, docs, her2 = _criteria(policy), {c.id: c.label for c in result.checklist}, result.her2.category
+    defs, docs, her2 = crit.criteria_by_id(policy), {c.id: c.label for c in result.checklist}, result.her2.category
     ctx = Context(case=case, her2=result.her2, preferred=policy.preferred)
     paras: list[Para] = []
     met: list[str] = []
@@ -302,14 +174,14 @@ def _necessity_part(result: PolicyResult, policy: Policy, case: PatientCase, bra
         paras.append(Para(text=f"{brand} is medically necessary for this member. The request meets each criterion "
                                f"of section {s.id} of the policy ({s.title}):"))
         said_before: set[str] = set()
-        for c in _met_leaves(s, defs, ctx):
-            facts = w.rule_facts(_logic(defs.get(c.id)), case, her2, brand, docs)
+        for c in crit.met_leaves(s, defs, ctx):
+            facts = w.rule_facts(crit.logic_of(defs.get(c.id)), case, her2, brand, docs)
             facts = list(dict.fromkeys(facts))
             facts = [f for f in facts if f not in said_before] or facts  # say a fact once, unless it is all there is
             said_before.update(facts)
             said = w.capital("; ".join(facts)) if facts else c.label
             mark = refs.cite(c.doc_id, s.id, c.quote)
-            paras.append(Para(text=f"{said}. This meets the policy's criterion “{_clause(c.quote)}”{mark}.", bullet=True))
+            paras.append(Para(text=f"{said}. This meets the policy's criterion “{crit.clause(c.quote)}”{mark}.", bullet=True))
             met.append(c.id)
     return Part(heading="Medical necessity", paras=paras), met
 
@@ -406,7 +278,7 @@ def _build(case: PatientCase, fields: LetterFields, *, today: dt.date | None = N
     label_errors = [f"The label does not allow this request: {s.message}" for s in safety if s.severity == "error"]
     if label_errors:  # the dose tool's refusal says the same as the label rule, with less to act on
         reasons = [r for r in reasons if not r.startswith("The dose calculator refused")]
-    reasons = _policy_reasons(result, policy, case, brand) + reasons + label_errors
+    reasons = crit.policy_reasons(result, policy, case, brand) + reasons + label_errors
     checklist = _staff_notes(result, dose, safety, fields)
     if len({(d.months, d.up_to, d.or_renewal_date) for d in result.approval_duration}) > 1:
         lob = PatientCase.question("line_of_business")
