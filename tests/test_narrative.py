@@ -55,6 +55,7 @@ def test_text_and_markdown_match_their_golden_files(built):
     _golden(f"{name}.txt", letter.text())
     _golden(f"{name}.md", letter.markdown())
     _golden(f"{name}.staff.txt", letter.staff_text())
+    _golden(f"{name}.ascii.txt", letter.text(ascii=True))
 
 
 def test_docx_reads_back_as_the_text_golden(built, tmp_path):

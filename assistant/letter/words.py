@@ -112,7 +112,8 @@ def rule_facts(logic: dict[str, Any] | None, case: PatientCase, her2_category: s
     elif rule in ("is_true", "is_false") and getattr(case, args["field"]) is not None:
         out = BOOL_WORDS[args["field"]][0 if getattr(case, args["field"]) else 1]
     elif rule == "min_age":
-        out = f"age {age(case)}" if case.age is not None else None
+        shown = age(case)
+        out = None if shown is None else f"the member is {shown}" + ("" if shown.endswith("older") else " old")
     elif rule == "regimen_is" and case.regimen:
         others, _ = therapies(case.combined_with)
         out = f"{brand} is prescribed " + REGIMENS.get(case.regimen, "in combination" + (
