@@ -206,3 +206,16 @@ def original_span(offsets: list[int], start: int, end: int, length: int) -> tupl
         at = offsets[start] if start < len(offsets) else length
         return at, at
     return offsets[start], offsets[end] if end < len(offsets) else length
+
+
+def normalize_values(value):
+    """A case or claim file's parsed contents with every string (keys too) in the normal form, nested
+    lists and mappings included, so a file's fields are read like a typed question ("Ｃｅｎｔｅｎｅ",
+    "Сentene" with a Cyrillic С, "IHC\u200b 3+" all read as the plain words)."""
+    if isinstance(value, str):
+        return normalize(value)[0]
+    if isinstance(value, dict):
+        return {normalize_values(k): normalize_values(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [normalize_values(v) for v in value]
+    return value

@@ -317,16 +317,16 @@ _LONE_PUNCT = re.compile(r"(?<!\S)[\[\]{}()<>'\"`,;|]+(?!\S)")  # "[ ]" left in 
 
 
 def _hidden_read(text: str) -> str:
-    """Text as a reader of its hidden parts sees it: tag characters spell the ASCII they stand for
-    ("Ign<tag o>re"), and a filler stands for a space where that reveals an instruction
-    ("Ignore<filler>previous instructions"); otherwise the normal form drops it."""
+    """The reading of the text's hidden parts that shows the most instructions: as drawn (tag
+    characters and fillers dropped by the normal form), with tag characters spelling the ASCII they
+    stand for ("Disre<tag g>ard"), or with fillers standing for spaces ("Ignore<filler>previous")."""
+    if not (_TAG_CHARS.search(text) or _FILLERS.search(text) or "\U000e007f" in text):
+        return text
+    readings = [text]
     if _TAG_CHARS.search(text) or "\U000e007f" in text:
-        text = _TAG_CHARS.sub(lambda m: chr(ord(m.group(0)) - 0xE0000), text).replace("\U000e007f", "")
-    if _FILLERS.search(text):
-        spaced = _FILLERS.sub(" ", text)
-        if len(_spans(spaced)) > len(_spans(text)):
-            return spaced
-    return text
+        readings.append(_TAG_CHARS.sub(lambda m: chr(ord(m.group(0)) - 0xE0000), text).replace("\U000e007f", ""))
+    readings += [_FILLERS.sub(" ", r) for r in list(readings) if _FILLERS.search(r)]
+    return max(readings, key=lambda r: len(_spans(r)))  # the first on a tie: as drawn
 
 
 @dataclass(frozen=True)

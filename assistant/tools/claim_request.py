@@ -230,4 +230,6 @@ def load_claim(path: str | Path) -> ClaimRequest:
         raw = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except (UnicodeDecodeError, json.JSONDecodeError, yaml.YAMLError, RecursionError, ValueError) as exc:
         raise InputError(f"Cannot read claim file {path}: {' '.join(str(exc).split())}") from None
-    return parse_claim(raw)
+    from assistant.normalize import normalize_values  # the one normal form every entry point reads
+
+    return parse_claim(normalize_values(raw))

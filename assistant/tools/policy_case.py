@@ -417,7 +417,7 @@ def read_case_data(path: str | Path) -> Any:
     if not text.strip():
         raise InputError(f"case file {path} is empty")
     try:
-        return json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno} column {exc.colno}"
         raise InputError(f"case file {path} is not valid JSON: {exc.msg} at {where}") from None
@@ -429,6 +429,9 @@ def read_case_data(path: str | Path) -> Any:
         raise InputError(f"case file {path} is nested too deeply to read") from None
     except ValueError as exc:  # the YAML reader's own, e.g. an impossible date such as 0000-00-00
         raise InputError(f"cannot read case file {path}: {exc}") from None
+    from assistant.normalize import normalize_values  # the one normal form every entry point reads
+
+    return normalize_values(data)
 
 
 def load_case(path: str | Path) -> PatientCase:
