@@ -57,7 +57,7 @@ REDACTED = [
     ("jane@canary.test", "[EMAIL]"),
     ("write to j.doe+pa@clinic.example.org.", "write to [EMAIL]."),
     ("lives at 123 Main St", "lives at [ADDRESS]"),
-    ("742 Evergreen Terrace, Springfield, IL 62704", "[ADDRESS]"),
+    ("742 Evergreen Terrace, Springfield, IL 62704", "[ADDRESS], [NAME], [ZIP]"),
     ("12 W 34th Street Apt 5B", "[ADDRESS]"),
     ("PO Box 123", "[ADDRESS]"),
     ("1 Main St, Centene, HER2+", "[ADDRESS], Centene, HER2+"),  # found by hypothesis: "HE" is no state
@@ -131,17 +131,26 @@ def test_keep_spares_public_spans():
     assert redact(text, keep=lambda s: s == "1-855-672-2755") == "Oscar: call 1-855-672-2755; patient at [PHONE]"
 
 
-def test_corpus_documents_only_lose_contact_details():
-    """The documents hold no patient; redaction may touch only their phone numbers and e-mail."""
-    changed = 0
+def test_corpus_documents_keep_almost_every_word():
+    """The documents hold no patient: without the audit's corpus keeper, redaction may take their contact details
+    and the few capitalised words a name list also holds ("Lonza"), never more than 1 word in 100."""
+    words = changed = 0
     for path in sorted((PROJECT_ROOT / "corpus").glob("*.txt")):
         text = path.read_text(encoding="utf-8")
         for before, after in zip(text.splitlines(), redact(text).splitlines()):
+            words += len(before.split())
             if before != after:
-                changed += 1
-                leftover = re.sub(r"\[(PHONE|EMAIL)\]", "", after)
-                assert leftover == re.sub(r"(?:\+?1-)?\d{3}-\d{3}-\d{4}|\S+@\S+\.com", "", before), (path.name, before)
-    assert changed >= 1  # the contact lines were seen
+                changed += sum(a != b for a, b in zip(before.split(), after.split()))
+                assert not re.search(r"(?:\+?1-)?\d{3}-\d{3}-\d{4}|\S+@\S+\.com", after), (path.name, after)
+    assert words > 5000 and changed / words < 0.01, (changed, words)
+
+
+def test_corpus_quotes_are_kept_whole_with_the_keeper():
+    """The audit's keeper spares spans quoted from the corpus: a quote with a name-list word stays whole."""
+    corpus = " ".join(p.read_text(encoding="utf-8") for p in (PROJECT_ROOT / "corpus").glob("*.txt"))
+    quote = "Trastuzumab emtansine was developed by Genentech, and is manufactured by Lonza"
+    assert quote in corpus
+    assert redact(quote, keep=lambda span: len(span) >= 8 and span in corpus) == quote
 
 
 @pytest.mark.parametrize("text,expected", [
