@@ -30,6 +30,9 @@ def _rows(name: str) -> list[dict]:
 ROWS = _rows("fact_rows.yaml")
 # Written in other words and kept back until the readers were done; measured, and held to the safety rule.
 HOLDOUT = _rows("fact_rows_holdout.yaml")
+# The classes the blind session-5 eval cases exposed (post-verb negation, "never had chemo", plan wording around
+# the diagnosis, the line of a prior regimen): every row must be read right.
+S5 = _rows("fact_rows_s5.yaml")
 
 
 def read_value(facts, field: str):
@@ -98,7 +101,7 @@ def misreadings(row: dict) -> tuple[list[str], list[str]]:
 KNOWN_UNSAFE: set[str] = set()
 
 
-@pytest.mark.parametrize("row", ROWS + HOLDOUT, ids=[r["id"] for r in ROWS + HOLDOUT])
+@pytest.mark.parametrize("row", ROWS + HOLDOUT + S5, ids=[r["id"] for r in ROWS + HOLDOUT + S5])
 def test_no_row_reads_an_absent_or_asked_about_drug_as_received(row):
     _, unsafe = misreadings(row)
     if row["id"] in KNOWN_UNSAFE and unsafe:
@@ -119,6 +122,12 @@ def test_most_rows_are_read_wholly_right(name):
     share = 1 - len(misses) / len(rows)
     detail = "\n".join(f"{k}: {'; '.join(v)}" for k, v in sorted(misses.items()))
     assert share >= MIN_ROWS_RIGHT[name], f"{share:.1%} of {len(rows)} rows right:\n{detail}"
+
+
+@pytest.mark.parametrize("row", S5, ids=[r["id"] for r in S5])
+def test_session_5_rows_are_read_right(row):
+    wrong, _ = misreadings(row)
+    assert not wrong, f"{row['text']!r}: " + "; ".join(wrong)
 
 
 def test_the_table_is_large_and_in_staff_phrasing():

@@ -62,7 +62,11 @@ def _stated(r: Reading, s, m, negative: bool = False):
     """A result is a fact unless asked about or put as a what-if; 'not HER2+' makes it absent."""
     from assistant.extract.context import assertion_of
 
+    from assistant.extract.reading import PLAN_FOR_DISEASE
+
     found, trigger = assertion_of(s.text, m.start(), m.end(), [], s.is_question)
+    if found == "hypothetical" and trigger is not None and trigger.rule.literal in PLAN_FOR_DISEASE and not s.is_question:
+        found = "present"  # "wants to start kadcyla for HER2 3+ mbc": the result is in hand
     if found == "possible" and trigger is not None and trigger.rule.literal in _AWAITED and "ish" not in m.group(0).lower():
         return "present"  # "IHC 2+, FISH pending": the IHC score is known
     if found in ("hypothetical", "absent"):

@@ -17,6 +17,9 @@ SECTION_RANK = {"plan": 3, "diagnosis": 3, "insurance": 2, "labs": 2, "body": 1,
 
 # Plan words make a prior therapy hypothetical but state the order itself ("will start kadcyla 3.6 mg/kg").
 PLAN_WORDS = {"will start", "to start", "plan to", "planned", "planning"}
+# A plan for the drug does not make the disease it treats hypothetical: "pcp wants to start kadcyla for
+# HER2 3+ mbc", "onc would like to give t-dm1 for IHC 3+ mbc" state the diagnosis and the HER2 result.
+PLAN_FOR_DISEASE = PLAN_WORDS | {"would", "wants to", "want to", "would like to", "hopes to", "hope to", "going to"}
 
 
 @dataclass
@@ -61,9 +64,10 @@ class Reading:
         return terms.find(family, s.text)
 
     def assertion(self, s: Sentence, start: int, end: int, same_kind: list[tuple[int, int]] | None = None,
-                  default: Assertion = "present", plan_is_order: bool = False) -> Assertion:
+                  default: Assertion = "present", plan_is_order: bool = False, plan_words: set[str] = PLAN_WORDS
+                  ) -> Assertion:
         found, trigger = context.assertion_of(s.text, start, end, same_kind or [], s.is_question, default)
-        if plan_is_order and found == "hypothetical" and trigger is not None and trigger.rule.literal in PLAN_WORDS \
+        if plan_is_order and found == "hypothetical" and trigger is not None and trigger.rule.literal in plan_words \
                 and not s.is_question:
             return "present"
         return found

@@ -17,7 +17,9 @@ _CURRENT = re.compile(r"(?:\bwith|\bplus|\+|&|\bcombined with|\bin combination w
                       r"\bon|\bconcurrent|\bconcurrently with|\band)\s*$", re.IGNORECASE)
 _KADCYLA_NEAR = re.compile(r"kadcyla|t-?dm-?1|ado-?trastuzumab|\bit\b", re.IGNORECASE)
 _ADDS = re.compile(r"\b(?:adds?|adding|add on|instead of|swap(?:ping)? (?:in|to)|switch(?:ing)? to)\s*$", re.IGNORECASE)
-_SINGLE = re.compile(r"\b(?:single[- ]?agent|monotherapy|mono\b|as a single|alone|by itself|only)\b", re.IGNORECASE)
+_SINGLE = re.compile(r"\b(?:single[- ]?agent|mono-?therapy|mono ?tx|mono\b|as a single|alone|by itself|only)\b", re.IGNORECASE)
+# "mono 3.6 mg/kg q21d": the word sits on Kadcyla's own dose or schedule
+_ON_KADCYLA_DOSE = re.compile(r"\W{0,3}(?:3\.6|3|2\.4)\s*(?:mg/kg|mg per kg)|\W{0,3}(?:q\s?21\s?d|q\s?3\s?w)", re.IGNORECASE)
 _OUTCOME = [("intolerance", re.compile(r"intoleran|not tolerat|adverse|toxicit|reaction|stopped due to", re.I)),
             ("contraindication", re.compile(r"contraindicat", re.I)),
             ("failure", re.compile(r"fail|progress|\bpd\b|inadequate|refractory|no response|stopped working", re.I))]
@@ -34,14 +36,21 @@ REQUESTED = ("kadcyla", "margenza")
 PREFERRED = ("enhertu", "kadcyla", "pertuzumab", "phesgo")
 
 
+CATEGORY_TERMS = {"chemotherapy"}
+
+
 def read(r: Reading) -> None:
     f = r.facts
     for s in r.sentences:
         found = r.mentions(s, "drugs")
         spans = [(m.start, m.end) for m in found]
+        # "no chemo ever, herceptin monotherapy": chemotherapy is a kind of treatment, not an item of a drug
+        # list, so a negation of it does not carry on to the drugs after it
+        drug_spans = [(m.start, m.end) for m in found if m.term not in CATEGORY_TERMS]
         for m in found:
             before = s.text[:m.start]
-            assertion = r.assertion(s, m.start, m.end, spans, default="present")
+            assertion = r.assertion(s, m.start, m.end, spans if m.term in CATEGORY_TERMS else drug_spans,
+                                    default="present")
             if label := _LABEL.match(s.text, m.end):
                 if any(d.start >= label.end() for d in found) and m.term in ("her2_directed", "taxane", "trastuzumab"):
                     continue  # "Prior HER2 therapy: trastuzumab ...": a heading; the drugs after it are read themselves
@@ -124,6 +133,8 @@ def _single_is_kadcyla(text: str, m: re.Match, found: list[terms.Mention]) -> bo
     word = m.group(0).lower()
     if word in ("alone", "only", "by itself", "mono"):
         prev = [d for d in found if d.end <= m.start()]
+        if word == "mono" and _ON_KADCYLA_DOSE.match(text, m.end()):
+            return True
         if re.search(r"\b(it|kadcyla|t-?dm1)\s*$", text[:m.start()], re.I):
             return True
         # the nearest drug before the word is Kadcyla, with only its dose between them
@@ -132,7 +143,8 @@ def _single_is_kadcyla(text: str, m: re.Match, found: list[terms.Mention]) -> bo
 
 
 def _therapy(r: Reading, s, m: terms.Mention, assertion) -> None:
-    groups = terms.entry("drugs", m.term).get("counts_as", [m.term])
+    entry = terms.entry("drugs", m.term)
+    groups = entry["absent_means"] if assertion == "absent" and "absent_means" in entry else entry.get("counts_as", [m.term])
     for drug in groups:
         old = r.facts.therapies.get(drug)
         if old is not None:
