@@ -101,6 +101,9 @@ def _state() -> tuple[Session, list[Turn], History]:
         history = History(cid)
         turns, session = history.load()
         st.session_state.update(cid=cid, history_store=history, turns=turns, session=session)
+    if type(st.session_state.session) is not Session:
+        # a source file changed and Streamlit re-imported its module: the kept session is of the old class
+        st.session_state.session = Session.model_validate(st.session_state.session.model_dump())
     return st.session_state.session, st.session_state.turns, st.session_state.history_store
 
 
@@ -153,11 +156,26 @@ def render_letter(turn: Turn, index: int) -> None:
             st.error("**Letter withheld.** " + " ".join(ui.escape_md(r) for r in letter.reasons))
         else:
             st.code(letter.text, language=None, wrap_lines=True)
-            st.download_button("Download as text", letter.text, file_name="kadcyla-pa-letter.txt", mime="text/plain",
-                               key=f"download_{index}", on_click="ignore")
+            col1, col2 = st.columns(2)
+            col1.download_button("Download as text", letter.text, file_name="kadcyla-pa-letter.txt", mime="text/plain",
+                                 key=f"download_{index}", on_click="ignore")
+            if letter.docx is not None:
+                col2.download_button("Download for Word (.docx)", lambda: _docx_bytes(letter), key=f"docx_{index}",
+                                     file_name="kadcyla-pa-letter.docx", on_click="ignore",
+                                     mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
         if letter.checklist:
             st.markdown("**For staff, not in the letter: still to obtain**\n" +
                         "\n".join(f"- {ui.escape_md(c)}" for c in letter.checklist))
+
+
+def _docx_bytes(letter) -> bytes:
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:  # the Word file is written, read back and removed at once
+        path = Path(tmp) / "letter.docx"
+        letter.docx(path)
+        return path.read_bytes()
 
 
 def _user_message(text: str) -> None:

@@ -73,16 +73,27 @@ def counter_script(limit: int) -> str:
 
 
 def scroll_script(index: int) -> str:
-    """Scroll the page to the start of turn `index` once (the page otherwise sticks to the bottom)."""
+    """Scroll the page to the start of turn `index` once the run has finished drawing (Streamlit would
+    otherwise leave a chat page at its bottom); a reader who scrolls meanwhile is left alone."""
     return f"""<script>
 (() => {{
   const n = {int(index)};
   if (window.__kadScrolled === n) return;
   window.__kadScrolled = n;
+  let moved = false;
+  const stop = () => {{ moved = true; }};
+  ['wheel', 'touchmove', 'keydown'].forEach((e) => window.addEventListener(e, stop, {{once: true, passive: true}}));
   const go = () => {{
     const el = document.querySelector('.st-key-turn_' + n);
-    if (el) el.scrollIntoView({{block: 'start'}});
+    if (el && !moved) el.scrollIntoView({{block: 'start'}});
   }};
-  [50, 300, 800].forEach((ms) => setTimeout(go, ms));
+  const started = Date.now();
+  const wait = () => {{
+    const app = document.querySelector('[data-testid="stApp"]');
+    go();
+    if (app && app.dataset.testScriptState === 'notRunning') {{ setTimeout(go, 250); return; }}
+    if (Date.now() - started < 10000) setTimeout(wait, 100);
+  }};
+  setTimeout(wait, 50);
 }})();
 </script>"""

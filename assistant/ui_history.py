@@ -24,9 +24,10 @@ from assistant.settings import get_settings
 log = logging.getLogger("assistant.ui_history")
 FOLDER = "ui_history"
 ROOT: Path | None = None  # tests point this at a temp dir; None means <data dir>/ui_history
-# Subtrees that are corpus text (quotes, citations, sources), kept verbatim: redacting them could only
+# Subtrees that are corpus text (quotes, citations, sources) or our own ids (the audit id, criterion and
+# document ids), kept verbatim: redacting them could only
 # break a quote, and they come from the documents, not from the patient.
-_VERBATIM = frozenset({"citations", "source", "sources", "quote", "quotes"})
+_VERBATIM = frozenset({"citations", "source", "sources", "quote", "quotes", "id", "doc_id", "marker"})
 
 
 @dataclass

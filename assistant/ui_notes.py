@@ -42,7 +42,8 @@ def plain_note(text: str) -> str | None:
 
 def _lower_first(text: str) -> str:
     """'No date given' -> 'no date given' inside a sentence; a name ('CareCost ...') keeps its capital."""
-    return text[:1].lower() + text[1:] if text[1:2].islower() else text
+    word = text.split(" ", 1)[0]
+    return text[:1].lower() + text[1:] if word[1:].islower() else text
 
 
 def _uncommand(text: str) -> str:

@@ -33,6 +33,10 @@ _MARK_COLOUR = {"✓": "green", "✗": "red", "?": "orange"}
 # Inline characters that start markdown, HTML, LaTeX ($) or Streamlit directives (:red[...], :emoji:).
 _INLINE = re.compile(r"([\\`*_{}\[\]<>#|~$:&!@])")
 _WWW = re.compile(r"\b(www)\.", re.IGNORECASE)  # GFM turns a bare www. into a link
+# The page's markdown links bare URLs and e-mail addresses even when escaped; an invisible word joiner
+# (U+2060) inside the pattern (after "http", after "www", before "@") leaves the text as it reads, never a link.
+WJ = "\u2060"
+_SCHEME = re.compile(r"\b([a-z][a-z0-9+.-]*)(\\?:)(?=//)", re.IGNORECASE)
 # Characters that only matter at the start of a line: lists, headings, quotes, rules, setext.
 _LIST_MARK = re.compile(r"^([-+=])")
 _ORDERED = re.compile(r"^(\d+)([.)])(?=\s|$)")
@@ -42,7 +46,9 @@ def escape_md(text: Any) -> str:
     """Text as literal markdown: no link, image, HTML, math, list or heading is rendered from it."""
     out = []
     for line in str(text if text is not None else "").splitlines() or [""]:
-        line = _WWW.sub(r"\1\\.", _INLINE.sub(r"\\\1", line.strip()))
+        line = _INLINE.sub(r"\\\1", line.strip())
+        line = _SCHEME.sub(lambda m: m.group(1) + WJ + m.group(2), _WWW.sub(r"\1" + WJ + r"\\.", line))
+        line = line.replace("\\@", WJ + "\\@")
         line = _ORDERED.sub(r"\1\\\2", _LIST_MARK.sub(r"\\\1", line))
         out.append(line)
     return "  \n".join(out)

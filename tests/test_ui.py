@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from assistant import ui_history
 from assistant.models import Answer, Citation
 from assistant.plain_text import WIDTH, narrative, strip_markdown
-from assistant.ui_render import answer_markdown, escape_md, fig_text, policy_view, quote_markdown  # noqa: F401
+from assistant.ui_render import WJ, answer_markdown, escape_md, fig_text, policy_view, quote_markdown  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "streamlit_app.py"
@@ -33,7 +33,7 @@ def _today(monkeypatch, tmp_path):
 
 
 def unescape(text: str) -> str:
-    return re.sub(r"\\(.)", r"\1", text)
+    return re.sub(r"\\(.)", r"\1", text).replace(WJ, "")
 
 
 def page_text(at) -> str:
@@ -327,7 +327,7 @@ def test_user_text_is_escaped_never_rendered(app):
              "https://evil.example/y www.evil.example")
     user = app.chat_message[0].markdown[0].value
     assert "\\[click\\]" in user and "\\!\\[x\\]" in user and "\\<img" in user
-    assert "https\\://evil" in user and "www\\.evil" in user
+    assert f"https{WJ}\\://evil" in user and f"www{WJ}\\.evil" in user
     assert not any(m.proto.allow_html for m in app.markdown)
 
 
@@ -342,14 +342,14 @@ def test_streamlit_config_hides_the_developer_menu_and_skips_the_venv_and_data_d
 @pytest.mark.parametrize(
     "raw, escaped",
     [
-        ("[click](http://x)", "\\[click\\](http\\://x)"),
-        ("![img](http://x/y.png)", "\\!\\[img\\](http\\://x/y.png)"),
+        ("[click](http://x)", f"\\[click\\](http{WJ}\\://x)"),
+        ("![img](http://x/y.png)", f"\\!\\[img\\](http{WJ}\\://x/y.png)"),
         ("<script>alert(1)</script>", "\\<script\\>alert(1)\\</script\\>"),
         ("**bold** and _it_", "\\*\\*bold\\*\\* and \\_it\\_"),
         ("$10 and $20", "\\$10 and \\$20"),
         (":red[alarm]", "\\:red\\[alarm\\]"),
         ("# heading", "\\# heading"),
-        ("a@b.org", "a\\@b.org"),
+        ("a@b.org", f"a{WJ}\\@b.org"),
     ],
 )
 def test_escape_md_leaves_no_live_markdown(raw, escaped):
@@ -359,7 +359,7 @@ def test_escape_md_leaves_no_live_markdown(raw, escaped):
 
 @pytest.mark.parametrize(
     "raw, expected",
-    [("- list", "\\- list"), ("1. first", "1\\. first"), ("12.5 mg", "12.5 mg"), ("=== ", "\\==="), ("www.x.org", "www\\.x.org")],
+    [("- list", "\\- list"), ("1. first", "1\\. first"), ("12.5 mg", "12.5 mg"), ("=== ", "\\==="), ("www.x.org", f"www{WJ}\\.x.org")],
 )
 def test_escape_md_line_starts(raw, expected):
     assert escape_md(raw) == expected

@@ -1,8 +1,15 @@
-"""End to end in a real browser: `streamlit run` on a loopback port, Debian's Chromium driven by Playwright."""
+"""End to end in a real browser: `streamlit run` on a loopback port, Debian's Chromium driven by Playwright.
+
+One server and one browser page for the whole module (each test opens a fresh conversation by loading
+the bare URL), so the module costs one server start and one model load. The server gets its own data
+dir (the index, model and sentence vectors linked in from the project's) with the audit log on, so
+stored conversations and audit ids are this test's own.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -16,8 +23,14 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 QUESTION = "70 kg, metastatic — dose, vials, waste?"
+POLICY_Q = "Does a 58 yo with HER2 IHC 3+ metastatic breast cancer, prior trastuzumab and a taxane, meet Centene criteria?"
+IDENTIFIED_MET = ("Patient Jane Doe, MRN 12345678, DOB 03/04/1961. Centene Medicaid, 58 yo, HER2 IHC 3+ metastatic "
+                  "breast cancer, prior trastuzumab and taxane, prescribed by an oncologist, initial request, single agent, "
+                  "3.6 mg/kg every 21 days. Meets criteria?")
+IDENTIFIERS = ("Jane", "Doe", "12345678", "03/04/1961")
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 pytestmark = [
     pytest.mark.browser,
@@ -46,12 +59,23 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90) -> None
     raise TimeoutError(f"streamlit did not answer at {url} within {timeout} s")
 
 
-@pytest.fixture
-def server(tmp_path):
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    """A data dir of the server's own: the built index, model and sentence vectors linked in."""
+    data = tmp_path_factory.mktemp("data")
+    for name in ("index", "model", "sentences"):
+        if (ROOT / ".data" / name).exists():
+            (data / name).symlink_to(ROOT / ".data" / name)
+    return data
+
+
+@pytest.fixture(scope="module")
+def server(data_dir, tmp_path_factory):
     port = _free_port()
     streamlit = Path(sys.executable).parent / "streamlit"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False"}
-    log = (tmp_path / "streamlit.log").open("w")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False",
+           "ASSISTANT_DATA_DIR": str(data_dir), "ASSISTANT_AUDIT": "1", "ASSISTANT_TODAY": "2026-11-21"}
+    log = (tmp_path_factory.mktemp("log") / "streamlit.log").open("w")
     started = time.monotonic()
     proc = subprocess.Popen(
         [str(streamlit), "run", str(ROOT / "streamlit_app.py"), "--server.address", "127.0.0.1",
@@ -72,15 +96,81 @@ def server(tmp_path):
         log.close()
 
 
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
 def idle(page) -> None:
     """Wait until Streamlit has finished running the script (the attribute its own tests wait on)."""
-    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=60_000)
+    page.wait_for_selector(IDLE, timeout=60_000)
+
+
+def fresh(page, url: str) -> None:
+    """A new conversation: the bare URL (no conversation id) in the shared page."""
+    from playwright.sync_api import expect
+
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.goto(url)
+    expect(page.get_by_test_id("stChatInputTextArea")).to_be_visible(timeout=120_000)  # the first run loads the model
+    idle(page)
+
+
+def ask(page, text: str, turn: int):
+    """Send a question and wait for answer number `turn` (0-based); its bottom line is returned."""
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.fill(text)
+    box.press("Enter")
+    line = page.locator(f".st-key-bottom_line_{turn}")
+    line.wait_for(state="visible", timeout=60_000)
+    idle(page)
+    return line
+
+
+def click(page, locator) -> None:
+    """Click once the script is idle (a click while a run is finishing can be lost in the rerun)."""
+    idle(page)
+    locator.click()
+
+
+def choose(page, turn: int, label: str) -> None:
+    """Click an offered choice of answer `turn - 1` until answer `turn` shows (a dropped click is clicked again)."""
+    from playwright.sync_api import expect
+
+    for attempt in range(3):
+        idle(page)
+        button = page.locator(f".st-key-needed_{turn - 1}").get_by_role("button", name=label, exact=True)
+        if button.count():
+            button.click()
+        try:
+            expect(page.locator(f".st-key-bottom_line_{turn}")).to_be_visible(timeout=20_000)
+            idle(page)
+            return
+        except AssertionError:
+            if attempt == 2:
+                page.screenshot(path=str(ARTIFACTS / "ui_choice_failed.png"))
+                raise
 
 
 def open_lazy_expander(page, expander, content) -> None:
     """Open an expander whose content is built by the rerun its click starts, until `content` shows.
-    Streamlit can drop a click that lands while a run is finishing (about 1 run in 15 here); a person
-    would click again, and so does this, at most three times."""
+    Streamlit can drop a click that lands while a run is finishing; a person would click again, and so
+    does this, at most three times."""
     from playwright.sync_api import expect
 
     for attempt in range(3):
@@ -96,50 +186,138 @@ def open_lazy_expander(page, expander, content) -> None:
 
 
 @pytest.mark.timeout(300)
-def test_dose_question_in_chromium(server):
-    url, server_started = server
-    from playwright.sync_api import expect, sync_playwright
+def test_dose_answer_bottom_line_first_then_details_sources_and_safety(server, page):
+    from playwright.sync_api import expect
 
+    url, server_started = server
+    fresh(page, url)
+    asked = time.monotonic()
+    line = ask(page, QUESTION, 0)
+    answered = time.monotonic()
+    expect(line).to_have_text("252 mg · 1 × 100 mg + 1 × 160 mg · J9354-JZ 252 / JW 8 · 12.6 mL in 250 mL NS")
+    main = page.locator("#stMain")
+    expect(main).to_contain_text("Boxed warnings: Three — hepatotoxicity, left ventricular dysfunction")
+    expect(main).to_contain_text("the newest price on file is Q2 2026")
+    expect(main).not_to_contain_text("assistant prices load")
+    # the details are one click away: the table, and each marker opens its quote in place
+    table = main.get_by_test_id("stTable").first
+    expect(table).to_be_hidden()
+    click(page, main.get_by_test_id("stExpander").filter(has_text="Details").locator("summary"))
+    expect(table).to_contain_text("J9354-JW (discarded)")
+    click(page, main.get_by_role("button", name="[1]"))
+    popover = page.get_by_test_id("stPopoverBody")
+    expect(popover).to_contain_text("The recommended dose of ado-trastuzumab emtansine is 3.6 mg/kg")
+    expect(popover).to_contain_text("Review status")
+    page.keyboard.press("Escape")
+    # Streamlit's developer menu and Deploy button are not shown to staff
+    expect(page.get_by_role("button", name="Deploy")).to_have_count(0)
+    expect(page.get_by_test_id("kadCounter")).to_have_text("0 / 2,500 characters")
     ARTIFACTS.mkdir(exist_ok=True)
-    shot = ARTIFACTS / "ui_dose.png"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(url)
-            box = page.get_by_test_id("stChatInputTextArea")
-            expect(box).to_be_visible(timeout=120_000)  # the first run loads the model and index
-            asked = time.monotonic()
-            box.fill(QUESTION)
-            box.press("Enter")
-            table = page.get_by_test_id("stTable").first
-            expect(table).to_contain_text("252 mg", timeout=60_000)
-            answered = time.monotonic()
-            expect(table).to_contain_text("J9354-JW (discarded)")
-            expect(table).to_contain_text("8 units")
-            main = page.locator("#stMain")
-            expect(main).to_contain_text("Dose: 252 mg")
-            expect(main.get_by_test_id("stExpander").first).to_contain_text("[1] Ado-trastuzumab emtansine")
-            idle(page)  # a click while the answer's run is still finishing can be lost in the rerun
-            page.get_by_test_id("stExpander").first.locator("summary").click()
-            expect(main).to_contain_text("The recommended dose of ado-trastuzumab emtansine is 3.6 mg/kg")
-            # the PA narrative is built when its expander is opened: plain text, a copy and a download button
-            code = main.get_by_test_id("stCode")
-            open_lazy_expander(page, page.get_by_test_id("stExpander").filter(has_text="Copy for PA narrative"), code)
-            expect(code).to_contain_text("Sources:")
-            expect(code).to_contain_text("8 units with JW")
-            code.hover()  # the copy button sits in the toolbar shown on hover
-            expect(code.locator("xpath=..").get_by_role("button", name="Copy to clipboard")).to_be_visible(timeout=30_000)
-            expect(main.get_by_test_id("stDownloadButton")).to_contain_text("Download as text")
-            sidebar = page.get_by_test_id("stSidebar")
-            expect(sidebar).to_contain_text("Patient facts")
-            expect(sidebar.get_by_label("Weight")).to_have_value("70.0")
-            page.set_viewport_size({"width": 1400, "height": 3600})  # the app scrolls inside; show it all
-            main.evaluate("el => el.scrollTo(0, 0)")
-            page.screenshot(path=str(shot), full_page=True)
-        finally:
-            browser.close()
-    assert shot.stat().st_size > 10_000
+    page.screenshot(path=str(ARTIFACTS / "ui_dose.png"))
     # printed, not asserted: timings belong to benchmarks (the goal is < 10 s from server start)
-    print(f"\nfirst answer {answered - server_started:.1f} s after server start "
-          f"({answered - asked:.1f} s after asking); screenshot {shot}")
+    print(f"\nfirst answer {answered - server_started:.1f} s after server start ({answered - asked:.1f} s after asking)")
+
+
+@pytest.mark.timeout(180)
+def test_a_coverage_check_finished_by_clicking_the_offered_choices(server, page):
+    from playwright.sync_api import expect
+
+    fresh(page, server[0])
+    line = ask(page, POLICY_Q, 0)
+    expect(line).to_contain_text("Not settled for Centene CP.PHAR.229")
+    page.wait_for_timeout(400)  # the page scrolls once the run has finished drawing
+    top = page.locator(".st-key-turn_0").evaluate("el => el.getBoundingClientRect().top")
+    assert -5 <= top <= 200, top  # the page shows the start of the new answer, not its end
+    for turn, label in enumerate(("Initial request", "Oncologist: yes", "Single agent", "3.6 mg/kg (label dose)",
+                                  "Every 21 days", "Medicaid"), start=1):
+        choose(page, turn, label)
+    expect(page.locator(".st-key-bottom_line_6")).to_have_text("✓ Meets Centene CP.PHAR.229 I.A · 12 months")
+    expect(page.locator("#stMain")).to_contain_text("Superseded")
+
+
+@pytest.mark.timeout(180)
+def test_a_correction_in_the_panel_reruns_the_request(server, page):
+    from playwright.sync_api import expect
+
+    fresh(page, server[0])
+    ask(page, QUESTION, 0)
+    weight = page.get_by_test_id("stSidebar").get_by_label("Weight")
+    expect(weight).to_have_value("70.0")
+    idle(page)
+    weight.fill("80")
+    weight.press("Enter")
+    line = page.locator(".st-key-bottom_line_1")
+    line.wait_for(state="visible", timeout=60_000)
+    expect(line).to_contain_text("288 mg")
+    expect(page.locator(".st-key-bottom_line_0")).to_contain_text("252 mg")  # kept, struck through
+    expect(page.locator("#stMain")).to_contain_text("Superseded: a later answer re-ran this request")
+
+
+@pytest.mark.timeout(180)
+def test_letter_for_a_met_centene_case_history_after_reload_and_export(server, page):
+    from playwright.sync_api import expect
+
+    fresh(page, server[0])
+    line = ask(page, IDENTIFIED_MET, 0)
+    expect(line).to_have_text("✓ Meets Centene CP.PHAR.229 I.A · 12 months")
+    ask(page, "70 kg", 1)  # the weight, for the letter's request line
+    code = page.get_by_test_id("stCode")
+    open_lazy_expander(page, page.get_by_test_id("stExpander").filter(has_text="Copy for PA narrative"), code)
+    letter = code.inner_text()
+    assert "3.6 mg/kg = 252 mg IV every 21 days" in letter and "J9354" in letter  # the request line
+    assert "12 months" in letter  # the duration
+    assert "NOT met" not in letter and "Not medical advice" not in letter and "licensed professionals" not in letter
+    assert not [i for i in IDENTIFIERS if i in letter]
+    # the conversation survives a reload (stored redacted)
+    page.reload()
+    expect(page.locator(".st-key-bottom_line_1")).to_have_text("✓ Meets Centene CP.PHAR.229 I.A · 12 months",
+                                                               timeout=60_000)
+    user = page.get_by_test_id("stChatMessage").first
+    expect(user).to_contain_text("[NAME]")
+    expect(user).not_to_contain_text("12345678")
+    idle(page)
+    # the export: text with the audit id, and a PDF
+    sidebar = page.get_by_test_id("stSidebar")
+    with page.expect_download() as got:
+        sidebar.get_by_role("button", name="Text", exact=True).click()
+    text = Path(got.value.path()).read_text(encoding="utf-8")
+    assert re.search(r"audit id [0-9a-f]{8,}", text), text[:500]
+    assert "Meets Centene CP.PHAR.229 I.A · 12 months" in text
+    assert not [i for i in IDENTIFIERS if i in text]
+    with page.expect_download() as got:
+        sidebar.get_by_role("button", name="PDF", exact=True).click()
+    assert Path(got.value.path()).read_bytes().startswith(b"%PDF-")
+
+
+@pytest.mark.timeout(180)
+def test_user_urls_are_text_an_over_limit_note_is_flagged_and_the_narrow_layout_fits(server, page):
+    from playwright.sync_api import expect
+
+    fresh(page, server[0])
+    ask(page, "Does a 58 yo with HER2 IHC 3+ metastatic breast cancer meet Centene criteria? see "
+              "https://evil.example/x www.evil.example a@b.org", 0)
+    assert page.get_by_test_id("stChatMessage").locator("a").count() == 0
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.fill("x" * 2600)
+    counter = page.get_by_test_id("kadCounter")
+    expect(counter).to_contain_text("2,600 / 2,500 characters: over the limit by 100")
+    box.press("Enter")  # refused in the page: nothing is sent
+    idle(page)
+    expect(page.get_by_test_id("stChatMessage")).to_have_count(2)
+    box.fill("")
+    # panel values are whole, never cut with an ellipsis
+    cut = page.get_by_test_id("stSidebar").locator("input").evaluate_all(
+        "els => els.filter(e => e.value && e.scrollWidth > e.clientWidth + 1).map(e => e.value)")
+    assert not cut, cut
+    # 400 px wide: the bottom line and the verdict are on screen, nothing scrolls sideways
+    page.set_viewport_size({"width": 400, "height": 900})
+    page.wait_for_timeout(500)
+    line = page.locator(".st-key-bottom_line_0")
+    line.scroll_into_view_if_needed()
+    expect(line).to_be_in_viewport()
+    box_ = line.bounding_box()
+    assert box_["x"] >= 0 and box_["x"] + box_["width"] <= 400, box_
+    widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth,"
+                           " document.querySelector('#stMain').scrollWidth, document.querySelector('#stMain').clientWidth]")
+    assert widths[0] <= widths[1] and widths[2] <= widths[3], widths
+    page.screenshot(path=str(ARTIFACTS / "ui_narrow.png"))
