@@ -37,8 +37,13 @@ def apply(session: Session, said: PatientFacts, decision: Decision) -> tuple[Pat
         from assistant.planners.rules import variant_note
 
         return variant, [variant_note(said)]
-    changes = session.facts.update(said)
     notes = []
+    unit = session.facts.value("weight_unit")
+    if decision.mode == "correct" and said.get("weight") and not said.get("weight_unit") and unit:
+        # "sorry 68 not 86" after a dose for 86 kg: the number is put right, the unit stays
+        said.set("weight_unit", unit, evidence=[], source="typed")
+        notes.append(f"The corrected weight is read in {unit}, the unit of the weight it replaces.")
+    changes = session.facts.update(said)
     if changes and decision.intent in ("dose", "policy", "claim"):
         notes.append("Updated: " + "; ".join(changes) + ".")
     return session.facts, notes

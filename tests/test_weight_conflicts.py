@@ -52,3 +52,33 @@ def test_correction_is_said():
     assert any("took back" in w and "80 kg" in w for w in answer.warnings)
     dose = next(c for c in answer.tool_calls if c.tool == "calculate_dose")
     assert dose.input["weight"] == 70
+
+
+# A short message putting the weight right after a dose answer: the number is the weight, in the unit it
+# corrects (the last rows were written after the reader, tried once).
+CORRECTIONS = [
+    ("kadcyla mbc wt 86kg dose + vials", "sorry 68 not 86", 68, "kg"),
+    ("dose kadcyla 80kg mbc", "wait no 70, wrong pt chart", 70, "kg"),
+    ("dose kadcyla 154 lb mbc", "oops its 160", 160, "lb"),
+    ("72 kg mbc dose", "68 not 72", 68, "kg"),
+    ("t-dm1 dose 61 kg adjuvant", "typo - 66", 66, "kg"),
+    ("kadcyla 90 kg mbc", "sry 92", 92, "kg"),
+    ("kadcyla 65kg metastatic", "no wait its 56", 56, "kg"),
+    ("wt 140 lb mbc kadcyla dose", "correction: 145", 145, "lb"),
+    ("kadcyla dose 71 kg mbc", "should be 77 not 71", 77, "kg"),
+]
+
+
+@pytest.mark.parametrize(("first", "fix", "weight", "unit"), CORRECTIONS, ids=[c[1] for c in CORRECTIONS])
+def test_a_bare_corrected_number_is_the_weight_in_its_unit(first, fix, weight, unit):
+    session = Session()
+    assert ask(first, session).status == "answered"
+    answer = ask(fix, session)
+    assert answer.route == "correction", answer.route
+    dose = next(c for c in answer.tool_calls if c.tool == "calculate_dose")
+    assert (dose.input["weight"], dose.input["weight_unit"]) == (weight, unit)
+
+
+@pytest.mark.parametrize("fix", ["sorry cycle 3", "sorry 3.6 not 3", "no 2", "sorry, 3 mg/kg"])
+def test_a_small_corrected_number_is_not_a_weight(fix):
+    assert read_facts(fix).facts.value("weight") is None

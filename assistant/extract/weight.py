@@ -41,14 +41,23 @@ _PAST = re.compile(r"\b(?:was|were|prior|previous(?:ly)?|last (?:visit|cycle|tim
                    r"at (?:diagnosis|dx|cycle \d+|c\d+)|ago|before|usual|pre-?treatment|down from|up from|"
                    r"in (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*)\b", re.IGNORECASE)
 _NOW = re.compile(r"\b(?:today|now|current(?:ly)?|this (?:morning|visit|am)|latest|most recent|weighs)\b", re.IGNORECASE)
+_UNSURE = re.compile(r"\b(?:which|not sure|unsure|unclear|\?)", re.IGNORECASE)
 _NEGATED = re.compile(r"\bnot\s*$", re.IGNORECASE)
 # Between two weights, words that take the first one back: the later one is the weight.
-_CORRECTION = re.compile(r"\b(?:no wait|wait|sorry|i mean|i meant|correction|corrected|actually|scratch that|oops|"
+_CORRECTION = re.compile(r"\b(?:no wait|wait|sorry|sry|srry|my bad|i mean|i meant|correction|corrected|actually|scratch that|oops|"
                          r"make (?:it|that)|typo|er|erm|um|no)\b", re.IGNORECASE)
 _CLAUSE_END = re.compile(r"[,;()\n]|\.(?!\d)|\?")
 # "70 kg wait no 72": a corrected number with no unit keeps the unit it corrects.
 _BARE_CORRECTION = re.compile(rf"^\W*(?:{_CORRECTION.pattern})\W*(?:(?:no|wait|sorry)\W*)*{_NUM}\b"
                               r"(?!\s*(?:mg|mcg|ml|%|cm|mm|y|yo|years?|cycles?|weeks?|days?|\.\d))", re.IGNORECASE)
+# "sorry 68 not 86", "wait no 70", "68 not 86": a short message putting a number right is taken as the weight
+# only within WEIGHT_LIKE (a bare 3 or 3.6 is a dose level, 2 a cycle); its unit is the one it corrects.
+CORRECTION_CHARS = 60
+WEIGHT_LIKE = (25, 300)
+_NOT_WEIGHT_AFTER = r"(?!\s*(?:mg|mcg|ml|%|cm|mm|y|yo|years?|cycles?|weeks?|wks?|days?|doses?|units?|u\b|\.\d|/|x\b))"
+_CORRECTED_NUMBER = re.compile(
+    rf"^\W*(?:(?:{_CORRECTION.pattern}|it'?s|she'?s|he'?s|is|pt is|should be|meant)\W*)+{_NUM}\b{_NOT_WEIGHT_AFTER}|"
+    rf"^\W*{_NUM}\s*,?\s*not\s+\d", re.IGNORECASE)
 SAME_WEIGHT = 0.015  # 70 kg and 154 lb are one weight written twice (rounded conversions differ by < 1.5 %)
 
 
@@ -59,7 +68,7 @@ class _Mention:
     end: int
     value: float
     unit: str
-    m: re.Match
+    m: re.Match | _Span
     kind: str = "weight"  # weight | change | past | negated
     now: bool = False
 
@@ -76,9 +85,35 @@ def _clause(text: str, start: int, end: int, lo: int, hi: int) -> tuple[str, str
     return before, text[end:after_end.start() if after_end else hi]
 
 
+# "72 or 80 kg?": two weights sharing one unit
+_SHARED_UNIT = re.compile(rf"{_NUM}\s*(?:or|/|vs\.?|versus)\s*{_NUM}\s*-?\s*{_UNIT}", re.IGNORECASE)
+
+
+class _Span:
+    """Where the first weight of '72 or 80 kg' sits, shaped like the weight pattern's match (group 3: the unit)."""
+
+    def __init__(self, start: int, end: int, unit: tuple[int, int]):
+        self._spans = {0: (start, end), 3: unit}
+
+    def start(self, group: int = 0) -> int:
+        return self._spans[group][0]
+
+    def end(self, group: int = 0) -> int:
+        return self._spans[group][1]
+
+
+def _shared(s: Sentence) -> list[_Mention]:
+    out = []
+    for m in _SHARED_UNIT.finditer(s.text):
+        span = _Span(m.start(1), m.end(1), (m.start(3), m.end(3)))
+        out.append(_Mention(s, s.start + m.start(1), s.start + m.end(1), float(m.group(1)), _unit(m.group(3)), span))
+    return out
+
+
 def _mentions(r: Reading) -> list[_Mention]:
     out = []
     for s in r.sentences:
+        out.extend(_shared(s))
         matches = list(_WEIGHT.finditer(s.text))
         for i, m in enumerate(matches):
             value = float(m.group(2)) * (-1 if m.group(1) else 1)
@@ -92,9 +127,10 @@ def _mentions(r: Reading) -> list[_Mention]:
                 mention.kind = "negated"
             elif _PAST.search(before) or _PAST.search(after) or s.section == "history":
                 mention.kind = "past"
-            mention.now = bool(_NOW.search(before) or _NOW.search(after))
+            # "not sure which is current" asks which weight is today's; it does not say
+            mention.now = bool(_NOW.search(before) or _NOW.search(after)) and not _UNSURE.search(before + after)
             out.append(mention)
-    return out
+    return sorted(out, key=lambda m: m.at)
 
 
 def _pick(r: Reading, found: list[_Mention]) -> _Mention | list[_Mention] | None:
@@ -162,3 +198,8 @@ def read(r: Reading) -> None:
                 len(r.sentences) == 1 and (m := _LONE_NUMBER.match(s.text))):
             r.put(s, "weight", float(m.group(1)), m.start(1), m.end(1))
             return
+    if len(text) <= CORRECTION_CHARS and whole is not None and (m := _CORRECTED_NUMBER.match(whole.text)):
+        g = 1 if m.group(1) else 2
+        if WEIGHT_LIKE[0] <= float(m.group(g)) <= WEIGHT_LIKE[1]:
+            # "sorry 68 not 86", "wait no 70, wrong pt chart": a number put right, without its unit
+            r.put(whole, "weight", float(m.group(g)), m.start(g), m.end(g))

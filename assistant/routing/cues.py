@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 CORRECTION = re.compile(
-    r"^\s*(?:oops|sorry|correction|correct(?:ed)?\s*:|actually|my bad|i misread|misread|typo|wait|no wait|scratch that|"
+    r"^\s*(?:oops|sorry|sry|srry|correction|correct(?:ed)?\s*:|actually|my bad|i misread|misread|typo|wait|no wait|scratch that|"
     r"update|updated|change (?:that|it) to|make (?:that|it)|i meant|meant)\b|\b(?:not\s+[\w.+/-]+\s*,?\s*but|instead of|"
     r"i misread|misread|typo|correction|actually|sorry|oops|i meant|not \d[\d.]*\s*(?:kg|lbs?)?\s*$)",
     re.IGNORECASE)
