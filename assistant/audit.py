@@ -32,7 +32,7 @@ from pydantic import BaseModel, Field
 from assistant import audit_log
 from assistant.audit_log import DB_NAME, SALT_NAME, event_entry  # noqa: F401 - DB_NAME, SALT_NAME are public
 from assistant.models import Answer
-from assistant.redact import Keep, dates_of_birth, redact
+from assistant.redact import Keep, cap_age, dates_of_birth, redact
 from assistant.services import AuditUnavailable, ServiceUnavailable, one_line
 from assistant.settings import get_settings
 
@@ -99,12 +99,14 @@ def _salt() -> bytes:
 def _file_salt(data_dir: Path) -> bytes:
     from filelock import FileLock
 
+    from assistant.private_files import private_dir
+
     path = data_dir / SALT_NAME
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     text = _read(path)
     if text is not None and _SALT.match(text):
         return bytes.fromhex(text)
-    with FileLock(str(data_dir / f".{SALT_NAME}.lock")):  # two processes must agree on one new salt
+    with FileLock(str(data_dir / f".{SALT_NAME}.lock"), mode=0o600):  # two processes must agree on one new salt
         text = _read(path)
         if text is None or not _SALT.match(text):
             if text is not None:
@@ -214,7 +216,8 @@ def _scrub(value: Any, keep: Keep | None, births: frozenset[str] = frozenset()) 
             out = out.replace(day, "[DOB]")
         return out
     if isinstance(value, dict):
-        return {str(k): _scrub(v, keep, births) for k, v in value.items()}
+        return {str(k): _scrub(cap_age(v) if "age" in str(k).lower().split("_") else v, keep, births)  # 90+
+                for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_scrub(v, keep, births) for v in value]
     return value

@@ -197,15 +197,13 @@ def read_head(db: Database) -> Head | None:
 
 
 def _write_head(db: Database, head: Head) -> None:
+    from assistant.private_files import write_private
+
     path = head_path(db)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps({"seq": head.seq, "hash": head.hash, "time": head.time, "db": db.address}))
-        os.replace(tmp, path)
+        write_private(path, json.dumps({"seq": head.seq, "hash": head.hash, "time": head.time, "db": db.address}))
     except OSError as exc:  # the chain is intact without it; only truncation goes unseen
         log.warning("audit: could not write the head file %s (%s)", path.name, type(exc).__name__)
-        tmp.unlink(missing_ok=True)
 
 
 # -- appending ---------------------------------------------------------------------------------

@@ -176,6 +176,9 @@ def _register_tools() -> None:
 
 def main() -> None:
     """The `assistant` command: every refusal is one line on stderr and exit 2, never a traceback or a box."""
+    from assistant.private_files import owner_only
+
+    owner_only()  # every file this process writes (audit, sessions, index, exports, reports) is 0600, folders 0700
     configure_offline()
     _register_tools()
     try:

@@ -9,7 +9,6 @@ a time. `exclusive()` is the one writer lock both engines honour across processe
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 import zlib
@@ -57,9 +56,10 @@ class Database:
     # -- connections --------------------------------------------------------------------------
     def _open(self) -> Any:
         if self.kind == "sqlite":
+            from assistant.private_files import touch_private
+
             path = Path(self.target)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))  # owner-only, before sqlite creates it
+            touch_private(path)  # owner-only before sqlite opens it: its -wal and -shm take the database's mode
             conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
             conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
             conn.execute("PRAGMA journal_mode=WAL")

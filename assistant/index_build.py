@@ -58,7 +58,7 @@ def _file_lock():
 
     state = IndexState(get_settings().data_dir / "index")
     state.root.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(state.lock_file))
+    lock = FileLock(str(state.lock_file), mode=0o600)
     try:
         lock.acquire(timeout=0)
     except Timeout:

@@ -74,9 +74,10 @@ class IndexState:
                files: dict[str, str] | None = None, previous: str | None = None) -> dict:
         state = {"dir": build_dir.name, "fingerprint": fp, "chunks": chunks, "content": content, "files": files,
                  "previous": previous, "committed": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
-        tmp = self.root / f"CURRENT.tmp-{os.getpid()}"
-        tmp.write_text(json.dumps(state))
-        os.replace(tmp, self.current_file)
+        from assistant.private_files import private_tree, write_private
+
+        private_tree(build_dir)  # chroma wrote it with the process umask
+        write_private(self.current_file, json.dumps(state))
         return state
 
     def prune(self, keep: set[str]) -> None:
@@ -148,6 +149,9 @@ class ReaderCopy:
                 if not locked:
                     raise FileNotFoundError(build)
                 shutil.copytree(build, self.path, dirs_exist_ok=True)
+            from assistant.private_files import private_tree
+
+            private_tree(self.path)  # copytree keeps the build's modes; a build made before 0600 was the rule is 0644
         except BaseException:
             self.close()
             raise

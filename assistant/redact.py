@@ -95,10 +95,11 @@ def _words(text: str, keep: Keep | None) -> str:
             continue
         kinds[i] = ("[ID]" if any(c.isdigit() for c in word) else
                     "[NAME]" if f.name or word[:1].isupper() else "[WORD]")
-    # a name-list word next to a name is part of it, whatever its case or safe meaning: "jane doe", "DOE, jane"
+    # a name-list word next to a name is part of it, whatever its case or safe meaning ("jane doe", "DOE, jane"),
+    # and so is an unknown word ("kwabena asantewaa")
     for _ in range(2):
         for i, m in enumerate(tokens):
-            if i in kinds or m.group(0).lower() not in engine.names:
+            if kinds.get(i) not in (None, "[WORD]") or (i not in kinds and m.group(0).lower() not in engine.names):
                 continue
             for j in (i - 1, i + 1):
                 if kinds.get(j) == "[NAME]" and 0 <= j < len(tokens):
@@ -140,6 +141,16 @@ def redact(text: str, *, keep: Keep | None = None) -> str:
             break
         text = new
     return _merge(_words(text, keep))
+
+
+AGE_CAP = 90  # Safe Harbor: ages over 89 are stored as "90 or older"
+
+
+def cap_age(value):
+    """An age as it may be stored: over 89 becomes 90; anything else unchanged."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > AGE_CAP - 1:
+        return AGE_CAP
+    return value
 
 
 _DATE_FORMATS = ("%m/%d/%y", "%m/%d/%Y", "%Y/%m/%d", "%B %d %Y", "%b %d %Y", "%d %B %Y", "%d %b %Y", "%m%d%Y")

@@ -357,7 +357,7 @@ def _writer_busy(state: IndexState) -> bool:
 
     if not state.lock_file.exists():
         return False
-    lock = FileLock(str(state.lock_file))
+    lock = FileLock(str(state.lock_file), mode=0o600)
     try:
         lock.acquire(timeout=0)
     except Timeout:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import threading
 
 from pydantic import BaseModel, Field
@@ -90,7 +89,13 @@ class SessionStore:
             return
         from assistant.db import get_db, shared
 
-        stored = json.dumps(session.model_copy(update={"id": None}).model_dump(mode="json"))
+        from assistant.redact import cap_age
+
+        data = session.model_copy(update={"id": None}).model_dump(mode="json")
+        age = data.get("facts", {}).get("facts", {}).get("age")
+        if isinstance(age, dict):  # Safe Harbor: an age over 89 is stored as 90
+            age["value"] = cap_age(age.get("value"))
+        stored = json.dumps(data)
         if shared():
             _tables(get_db())
             get_db().execute(
@@ -99,11 +104,9 @@ class SessionStore:
                 (session_key(session.id), stored, dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")),
             )
             return
-        path = self._path(session.id)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp")
-        tmp.write_text(stored)
-        tmp.replace(path)
+        from assistant.private_files import write_private
+
+        write_private(self._path(session.id), stored)  # 0600 in a 0700 folder
 
     def history(self, session_id: str, limit: int = 50) -> list:
         """The conversation's recorded turns, oldest first, as the audit log keeps them (redacted)."""

@@ -64,6 +64,8 @@ REDACTED = [
     ("SSN 123-45-6789", "SSN [SSN]"),
     ("ssn: 123456789", "ssn: [SSN]"),
     ("078-05-1120", "[SSN]"),
+    ("123456789", "[ID]"),  # nine digits with no keyword: no SSN, but no dose or code either
+    ("call back 88129017", "call back [ID]"),
 ]
 
 KEPT = [
@@ -107,7 +109,6 @@ KEPT = [
     "3 vials",
     "CP.PHAR.229 and CG101",
     "mg/kg",
-    "123456789",  # nine digits with no keyword: not called an SSN
 ]
 
 

@@ -94,7 +94,8 @@ ZIP = re.compile(
     rf"|(?<=[ \t,])(?-i:(?:{_STATES}))\.?[ \t]+\d{{5}}(?![\w-])"
     r"|(?<![\w])(?-i:[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z])[ ]?\d(?-i:[ABCEGHJ-NPRSTV-Z])\d(?![\w])"  # Canada
     r"|(?<![\w])(?-i:[A-Z]{1,2}\d[A-Z\d]?)[ ]\d(?-i:[ABD-HJLNP-UW-Z]{2})(?![\w]))"  # UK
-    r"|(?P<kw>\b(?:zip|zip[ \t]?code|postal[ \t]+code|post[ \t]?code|PLZ|CP)\b[ \t]*[:#]?[ \t]*)(?P<id>[A-Z0-9][A-Z0-9 -]{2,9}[A-Z0-9])",
+    r"|(?P<kw>\b(?:zip[ \t]?code|zip|postal[ \t]+code|post[ \t]?code|PLZ|CP)\b[ \t]*[:#]?[ \t]*)"
+    r"(?P<id>(?=[A-Z0-9 -]*\d)[A-Z0-9][A-Z0-9 -]{2,9}[A-Z0-9])",
     re.IGNORECASE)
 _STREET_WORD = r"(?:[A-Z][A-Za-z'.-]*|\d{1,3}(?:st|nd|rd|th))"
 _SUFFIX = (r"(?i:street|st|avenue|ave|road|rd|boulevard|blvd|drive|dr|lane|ln|way|court|ct|place|pl|terrace|ter|"

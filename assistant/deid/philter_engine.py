@@ -57,7 +57,7 @@ _START = re.compile(r"(?:^|[.!?:;\n\u2022*\-]\s*|\n\s*)$")
 
 
 def _tag(tokens: list[str]) -> list[tuple[str, str]]:
-    """The part-of-speech facts philter's filters ask for: CD (a number) and NNP (a capitalised word), plus NNC
+    """The part-of-speech facts philter's filters ask for: CD (a number; unused by our filter list) and NNP (a capitalised word), plus NNC
     (a word in capitals) so that a name list can be asked about capitals and Title-case alike. A common word
     that is capitalised only because it starts a sentence ("Will Centene cover it?") is NN."""
     text = _text.get()
@@ -106,6 +106,12 @@ def _library():
         return philter_lite, sys.modules["philter_lite.filters.filter_db"]
 
 
+def name_words() -> frozenset[str]:
+    """Every word of Philter's first-name and last-name lists, lower case."""
+    _lib, db = _library()
+    return frozenset(db.set_db["firstnames"]) | frozenset(db.set_db["lastnames"])
+
+
 @dataclass(frozen=True)
 class Found:
     """A word philter could not show safe: where it is, and whether a name list holds it."""
@@ -148,7 +154,8 @@ class Philter:
                    "phi_type": "Name"} for i, side in ((1, "right"), (2, "left"), (3, "left"), (4, "left"))]
         specs += [
             {"title": "Whitelist 1", "type": "set", "exclude": False, "pos": [], "keyword": "nonames"},
-            {"title": "POS MATCHER", "type": "pos_matcher", "exclude": False, "pos": ["CD"]},
+            # Philter's "POS MATCHER" (every number is safe) is left out: a number is safe here only when a safe
+            # pattern says so (four digits at most, a code, an amount, a figure with its unit)
         ]
         self.filters = [lib.filter_from_dict(s, regex_db=regex_db, regex_context_db=db.regex_context_db["regex_context"],
                                              set_db=set_db) for s in specs]

@@ -102,8 +102,27 @@ def lower_or_caps() -> frozenset[str]:
     words: set[str] = set()
     for path in sorted(get_settings().corpus_dir.glob("*.txt")):
         words |= set(re.findall(r"[^\W_]+", path.read_text(encoding="utf-8", errors="replace").lower()))
-    # read as text: every word in them is public, comments too; the app's own sources hold the words of every
-    # answer it writes ("Shorten it.")
-    for path in [*sorted(DATA.rglob("*.yaml")), *sorted(DATA.parent.rglob("*.py"))]:
+    for path in sorted(DATA.rglob("*.yaml")):  # read as text: every word in them is public, comments too
         words |= set(re.findall(r"[^\W_]+", path.read_text(encoding="utf-8", errors="replace").lower()))
-    return frozenset(w for w in words if not w.isdigit()) - always()
+    return frozenset(w for w in words if not w.isdigit()) - always() | _answer_words()
+
+
+_TRIPLE = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'')
+_COMMENT = re.compile(r"(?m)^[ \t]*#.*$|[ \t]+#[^\n\"']*$")
+_LITERAL = re.compile(r'"((?:[^"\\\n]|\\.)*)"|\'((?:[^\'\\\n]|\\.)*)\'')
+
+
+@lru_cache(maxsize=1)
+def _answer_words() -> frozenset[str]:
+    """The words of the app's own messages ("Shorten it."): string constants in its code, not docstrings or
+    comments (those hold made-up patients). A word a name list holds is still kept only in lower case or capitals,
+    or opening a sentence."""
+    words: set[str] = set()
+    for path in sorted(DATA.parent.rglob("*.py")):
+        if "deid" in path.parts or path.name == "redact.py":
+            continue
+        source = _TRIPLE.sub("", path.read_text(encoding="utf-8", errors="replace"))  # docstrings
+        source = _COMMENT.sub("", source)
+        for literal in _LITERAL.findall(source):
+            words |= set(re.findall(r"[^\W\d_]+", " ".join(literal).lower()))
+    return frozenset(words)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import os
 import re
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -277,12 +276,9 @@ def import_asp_file(path: Path, quarter: str | None = None, *, max_change: float
     if max_change is None:  # a setting, once settings.py has one
         max_change = getattr(get_settings(), "price_max_change", None)
     parsed = read_asp_file(path, quarter, max_change=max_change)
-    folder = _store()
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{parsed.quarter}.json"
-    tmp = target.with_suffix(".json.tmp")
-    tmp.write_text(parsed.model_dump_json(indent=1), encoding="utf-8")
-    os.replace(tmp, target)
+    from assistant.private_files import write_private
+
+    write_private(_store() / f"{parsed.quarter}.json", parsed.model_dump_json(indent=1))
     return parsed
 
 
