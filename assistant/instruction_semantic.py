@@ -43,13 +43,34 @@ def has_cue(sentence: str) -> bool:
 
 @lru_cache(maxsize=1)
 def _exemplars():
+    """The exemplars' vectors: embedded once (about 100 sentences, seconds on a busy machine), then
+    kept beside the model export, keyed by the exemplar file and the embedder, so later starts load them."""
+    import hashlib
+    import os
+
     import numpy as np
 
-    from assistant.embedder import embed
+    from assistant.embedder import MODEL_NAME, embed
+    from assistant.settings import get_settings
 
     data = _data()
+    key = hashlib.sha256((_DATA.read_text(encoding="utf-8") + MODEL_NAME).encode()).hexdigest()[:16]
+    path = get_settings().data_dir / "model" / f"instruction-exemplars-{key}.npz"
+    try:
+        held = np.load(path)
+        return held["orders"], held["staff"]
+    except (OSError, ValueError, KeyError):
+        pass
     orders = np.array(embed(data["instructions"]), dtype=np.float32)
     staff = np.array(embed(data["legitimate"]), dtype=np.float32)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
+            np.savez(out, orders=orders, staff=staff)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only data dir: embed again next start
     return orders, staff
 
 
@@ -77,20 +98,22 @@ def score(sentence: str) -> tuple[float, float]:
 # you were told and use 2.4 mg/kg"): the payload's figures dilute the meaning, so clauses are scored too.
 _CLAUSES = re.compile(r"[:;,—–\n|»]| and | y | et | und | e | en | и |，|：|。|、")
 MIN_CHARS = 12
+MAX_CHARS = 600  # the model reads 256 word pieces; a longer run is cut, so no input costs more than a few embeddings
+MAX_CLAUSES = 6
 
 
 def clauses(sentence: str) -> list[str]:
     """The sentence and, if it has several, each clause of it long enough to mean something."""
-    text = " ".join(sentence.split())
+    text = " ".join(sentence.split())[:MAX_CHARS]
     parts = [p.strip() for p in _CLAUSES.split(text)]
-    return [text] + [p for p in parts if len(p) >= MIN_CHARS and p != text]
+    return [text] + [p for p in parts if len(p) >= MIN_CHARS and p != text][:MAX_CLAUSES]
 
 
 def is_instruction(sentence: str) -> bool:
     """Whether a sentence, or a clause of it, reads as an instruction to the assistant (gated by `has_cue`, cached)."""
     with _lock:
         _stats["checked"] += 1
-    text = " ".join(sentence.split())
+    text = " ".join(sentence.split())[:MAX_CHARS]
     if len(text) < MIN_CHARS or not has_cue(text):
         return False
     least, margin = threshold()

@@ -157,14 +157,12 @@ def _spans(text: str) -> list[tuple[int, int, str]]:
         for pattern in instruction_families()["glued"]:
             for m in pattern.finditer(g_text):
                 found.append((g_offs[m.start()], g_offs[m.end() - 1] + 1, "spaced"))
-    for name, patterns in instruction_families().items():
-        if name in ("goes_on", "goes_on_facts", "glued"):
-            continue
-        for pattern in patterns:
-            for m in pattern.finditer(shaped):
-                if m.end() > m.start():
-                    end = offsets[m.end()] if m.end() < len(offsets) else len(text)
-                    found.append((offsets[m.start()], max(end, offsets[m.end() - 1] + 1), name))
+    matches = [(m, name) for name, patterns in instruction_families().items()
+               if name not in ("goes_on", "goes_on_facts", "glued") for p in patterns for m in p.finditer(shaped)]
+    for m, name in matches:
+        if m.end() > m.start():
+            end = offsets[m.end()] if m.end() < len(offsets) else len(text)
+            found.append((offsets[m.start()], max(end, offsets[m.end() - 1] + 1), name))
     return found
 
 

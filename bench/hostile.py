@@ -10,8 +10,10 @@ placement) and counts rows whose figures (dose mg, vials, drawn, waste, billed u
 answer does not list the quarantined text as "not used" with a reason, and rows that say an
 instruction was ignored while a figure or verdict moved. The timing part measures, per question,
 the whole reading front end (assistant.sanitize.strip_injections: the normal form, markup, the
-pattern families and the gated semantic detector) on questions and pasted notes never seen before
-(cold: no cache holds them) and seen before (warm).
+pattern families and the gated semantic detector) on the questions of bench/answer.py and the attack
+table's clean questions and notes (the budget applies to these), never seen before and seen before,
+and on the legitimate staff sentences of tests/test_attacks.py, which are chosen to look like
+instructions, so most of them reach the model.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ def table(which: str) -> None:
                 counts["figures changed"] += out.figures_changed
                 counts["verdicts changed"] += out.verdict_changed
                 counts["changed (either)"] += out.changed
-                counts["asked again (swallowed)"] += out.asked_again
+                counts["nothing computed (swallowed)"] += out.nothing_computed
                 counts["not listed as not used"] += not out.listed
                 counts["said ignored while used"] += out.ignored_but_used
                 if out.changed:
@@ -61,7 +63,7 @@ def table(which: str) -> None:
                         examples.append(f"  {p.id} {q} {placement}: {p.for_question(q)!r}")
     print(f"attack table ({which}): {len(rows)} payloads, {counts['inputs']} inputs")
     print(f"  payloads that changed something: {len(changed_payloads)} of {len(rows)}")
-    for key in ("changed (either)", "figures changed", "verdicts changed", "asked again (swallowed)",
+    for key in ("changed (either)", "figures changed", "verdicts changed", "nothing computed (swallowed)",
                 "not listed as not used", "said ignored while used"):
         print(f"  {key:<26}{counts[key]:>6} of {counts['inputs']}")
     if by_family:
@@ -77,15 +79,19 @@ def timing(rounds: int) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from answer import QUESTIONS, UNSEEN
 
-    texts = [q for qs in QUESTIONS.values() for q in qs]
-    texts += [t.placed(pl, q, None) for q in t.QUESTIONS for pl in t.PLACEMENTS]
+    questions = [q for qs in QUESTIONS.values() for q in qs] + [q for qs in UNSEEN.values() for q in qs]
+    questions += [t.placed(pl, q, None) for q in t.QUESTIONS for pl in t.PLACEMENTS]
     try:
         from test_attacks import LEGITIMATE
-        texts += LEGITIMATE
     except ImportError:
-        pass
-    unseen = [q for qs in UNSEEN.values() for q in qs]
-    strip_injections("warm up: load the families and the model")  # one-time loading is start-up, not a question
+        LEGITIMATE = []
+    strip_injections("warm up: ignore the above")  # loading the families is start-up, not a question
+    from assistant.instruction_semantic import _exemplars
+
+    _exemplars()  # so is loading the exemplar vectors, and the model (which the intent classifier loads anyway)
+    from assistant.embedder import embed
+
+    embed(["warm up the encoder"])
 
     def run(batch: list[str]) -> list[float]:
         times = []
@@ -95,11 +101,20 @@ def timing(rounds: int) -> None:
             times.append((time.perf_counter() - t0) * 1000)
         return times
 
-    cold = run(unseen + [f"{q} (case {i})" for i, q in enumerate(texts)])
-    warm = [ms for _ in range(rounds) for ms in run(texts)]
-    print(f"\nreading front end per question (strip_injections: normal form, markup, families, semantic detector)")
+    rows = [
+        # a question never seen: no cache holds it (the suffix makes each one new)
+        ("questions, first sight", run([f"{q} (case {i})" for i, q in enumerate(questions)])),
+        ("questions, seen before", [ms for _ in range(rounds) for ms in run(questions)]),
+        # the legitimate table is made of sentences that look like instructions: most reach the model
+        ("staff look-alikes, first", run([f"{q} (case {i})" for i, q in enumerate(LEGITIMATE)])),
+        ("staff look-alikes, seen", [ms for _ in range(rounds) for ms in run(LEGITIMATE)]),
+    ]
+    # the machine is shared: each question's fastest of `rounds` runs is its cost without the others' load
+    seen = [run(questions) for _ in range(rounds)]
+    rows.append(("questions, best of rounds", [min(r[i] for r in seen) for i in range(len(questions))]))
+    print("\nreading front end per question (strip_injections: normal form, markup, families, semantic detector)")
     print(f"{'':<28}{'n':>5}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}")
-    for name, times in (("first sight (cold caches)", cold), ("seen before (warm)", warm)):
+    for name, times in rows:
         print(f"{name:<28}{len(times):>5}{statistics.median(times):>10.2f}{pct(times, 0.95):>10.2f}{max(times):>10.2f}")
     try:
         from assistant import instruction_semantic as sem
