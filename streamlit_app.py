@@ -243,7 +243,7 @@ if sent:
     try:
         history.append(turn)
         history.save_session(session)
-    except OSError as exc:  # the answer stands; only keeping it failed
+    except Exception as exc:  # noqa: BLE001 - the answer stands; only keeping it (or redacting it for that) failed
         st.warning(f"This conversation could not be kept for a reload ({type(exc).__name__}).")
     st.html(scroll_script(index), unsafe_allow_javascript=True)
 with st.sidebar:

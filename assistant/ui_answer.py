@@ -1,7 +1,8 @@
 """One assistant message on the page: the bottom line first, safety where it is seen, details one click away.
 
-The latest answer is drawn in full; earlier ones as their bottom line and banners, with their details
-built only when opened (a rerun draws every message again, so a long conversation must stay cheap).
+The latest answer shows its bottom line, banners, cautions and choices; earlier ones their bottom line
+and banners. Details, facts read, computation and letter are built only when opened (a rerun draws
+every message again, so a long conversation must stay cheap).
 Every string from the user or the documents is escaped before it reaches markdown.
 """
 
@@ -142,14 +143,13 @@ def render_facts(answer: Answer, index: int) -> None:
 
 
 def render_computation(answer: Answer, index: int) -> None:
-    calls = [c for c in answer.tool_calls]
-    if not calls:
+    if not answer.tool_calls:
         return
     box, is_open = _lazy_expander("How this was computed", key=f"computed_{index}")
     if not is_open:
         return
     with box:
-        for call in calls:
+        for call in answer.tool_calls:
             view = ui.computation(call.model_dump())
             st.markdown(f"**Tool:** {ui.escape_md(view['tool'])} — inputs:")
             st.json(view["inputs"], expanded=True)
@@ -197,15 +197,13 @@ def render_answer(turn: Turn, index: int, latest: bool, on_choice: Callable[[int
         for text in notes.warnings:
             st.warning(ui.escape_md(text))
         render_needed(turn, index, on_choice)
-    if answer.status in ("answered",) or answer.citations:
-        if latest:
-            with st.expander("Details"):
+    if answer.status == "answered" or answer.citations:
+        # built when opened, on the latest answer too: a closed box costs the browser nothing, and the
+        # tables and quote popovers of a policy answer are most of what a turn would draw
+        box, is_open = _lazy_expander("Details", key=f"details_{index}")
+        if is_open:
+            with box:
                 render_details(turn, index)
-        else:
-            box, is_open = _lazy_expander("Details", key=f"details_{index}")
-            if is_open:
-                with box:
-                    render_details(turn, index)
     render_facts(answer, index)
     render_computation(answer, index)
     if can_become_letter(answer) and not turn.superseded:

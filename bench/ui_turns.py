@@ -65,6 +65,11 @@ def main() -> None:
             box = page.get_by_test_id("stChatInputTextArea")
             box.wait_for(state="visible", timeout=120_000)
             page.wait_for_selector(IDLE, timeout=120_000)
+            # turn 1 is timed once the model and index have loaded, so that it measures the page, not the loading
+            page.get_by_text("Loading the document index").wait_for(state="detached", timeout=180_000)
+            page.reload()
+            box.wait_for(state="visible", timeout=60_000)
+            page.wait_for_selector(IDLE, timeout=60_000)
             messages = page.get_by_test_id("stChatMessage")
             for n in range(1, args.turns + 1):
                 page.wait_for_selector(IDLE, timeout=60_000)
@@ -81,12 +86,11 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=15)
-    # the first question is slower for loading, not for the page: compare like with like
     same = [t for i, t in enumerate(times) if i % len(QUESTIONS) == 0]
     print(f"\nturn 1 {times[0]:.2f} s, turn {len(times)} {times[-1]:.2f} s "
           f"(ratio {times[-1] / times[0]:.2f}); same question at turns {', '.join(str(i + 1) for i in range(0, len(times), len(QUESTIONS)))}: "
           + ", ".join(f"{t:.2f}" for t in same)
-          + f"; median of turns 2-6 {statistics.median(times[1:6]):.2f} s vs {len(times) - 4}-{len(times)} "
+          + f"; median of turns 1-5 {statistics.median(times[:5]):.2f} s vs {len(times) - 4}-{len(times)} "
             f"{statistics.median(times[-5:]):.2f} s (goal ≤ 1.5×)")
 
 

@@ -110,8 +110,9 @@ def test_a_dose_answer_opens_with_its_bottom_line_and_keeps_the_details_one_clic
     say(app, DOSE_Q)
     answer = app.chat_message[1]
     assert unescape(answer.markdown[0].value) == "**252 mg · 1 × 100 mg + 1 × 160 mg · J9354-JZ 252 / JW 8 · 12.6 mL in 250 mL NS**"
-    details = next(e for e in answer.expander if e.label == "Details")
-    assert not details.proto.expanded
+    assert not answer.table  # the details are one click away
+    open_expander(app, "details_0")
+    details = next(e for e in app.chat_message[1].expander if e.label == "Details")
     rows = table_rows(details, "Item")
     assert rows["Dose"]["Value"] == "252 mg"
     assert rows["J9354-JW (discarded)"]["Value"] == "8 units"
@@ -124,6 +125,7 @@ def test_a_dose_answer_opens_with_its_bottom_line_and_keeps_the_details_one_clic
 def test_converted_weights_and_doses_are_rounded_for_display(app):
     say(app, "154 lb metastatic, dose?")
     assert bottom_line(app).startswith("**251.4 mg · ")
+    open_expander(app, "details_0")
     rows = table_rows(app, "Item")
     assert rows["Weight"]["Value"] == "69.85 kg"
     assert "69.85322498" not in page_text(app)
@@ -155,12 +157,14 @@ def test_code_answer_says_what_to_bill_and_the_cautions_are_boxes(app):
     assert any("J9358 is Enhertu" in e.value for e in app.error)  # the label's look-alike rule
     cautions = [unescape(w.value) for w in app.warning]
     assert any("is not trastuzumab (Herceptin)" in w for w in cautions)
+    open_expander(app, "details_0")
     rows = table_rows(app, "Clue")
     assert rows["J9358"]["Points to"] == "Enhertu (J9358)"
 
 
 def test_each_citation_marker_opens_its_quote_with_document_section_date_and_review_status(app):
     say(app, DOSE_Q)
+    open_expander(app, "details_0")
     answer = app.session_state["turns"][-1].answer
     pops = {p.proto.popover.label: p for p in blocks(app.chat_message[1], "popover")}
     for c in answer.citations:

@@ -200,9 +200,9 @@ def test_dose_answer_bottom_line_first_then_details_sources_and_safety(server, p
     expect(main).to_contain_text("the newest price on file is Q2 2026")
     expect(main).not_to_contain_text("assistant prices load")
     # the details are one click away: the table, and each marker opens its quote in place
+    expect(main.get_by_test_id("stTable")).to_have_count(0)
     table = main.get_by_test_id("stTable").first
-    expect(table).to_be_hidden()
-    click(page, main.get_by_test_id("stExpander").filter(has_text="Details").locator("summary"))
+    open_lazy_expander(page, main.get_by_test_id("stExpander").filter(has_text="Details"), table)
     expect(table).to_contain_text("J9354-JW (discarded)")
     click(page, main.get_by_role("button", name="[1]"))
     popover = page.get_by_test_id("stPopoverBody")
@@ -309,6 +309,12 @@ def test_user_urls_are_text_an_over_limit_note_is_flagged_and_the_narrow_layout_
     cut = page.get_by_test_id("stSidebar").locator("input").evaluate_all(
         "els => els.filter(e => e.value && e.scrollWidth > e.clientWidth + 1).map(e => e.value)")
     assert not cut, cut
+    # the print view: the conversation without the panel, the chat box or the buttons
+    page.emulate_media(media="print")
+    expect(page.get_by_test_id("stSidebar")).to_be_hidden()
+    expect(page.get_by_test_id("stChatInput")).to_be_hidden()
+    expect(page.locator(".st-key-bottom_line_0")).to_be_visible()
+    page.emulate_media(media="screen")
     # 400 px wide: the bottom line and the verdict are on screen, nothing scrolls sideways
     page.set_viewport_size({"width": 400, "height": 900})
     page.wait_for_timeout(500)
