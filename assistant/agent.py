@@ -112,7 +112,7 @@ def _ask(question: str, session: Session, llm: Any) -> Answer:
     answer.route = decision.route
     if answer.intent != "multi":  # a multi-part answer sets the last part's intent itself
         session.last_intent = decision.intent
-    if decision.intent in ("code", "document") and decision.mode != "follow_up":
+    if decision.intent in ("code", "document", "policy") and decision.mode != "follow_up":  # "fax #" after it
         session.last_query = clean[:300]
     answer.facts = fact_rows(turn.facts)
     from assistant.safety_check import add_safety  # the label's rules, on the facts of every answer

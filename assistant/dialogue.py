@@ -16,7 +16,8 @@ from assistant.session import Session
 def state_of(session: Session) -> State:
     f = session.facts
     return State(pending=session.pending, last_intent=session.last_intent,
-                 has_dose=f.value("weight") is not None and f.value("weight_unit") is not None, turns=session.turns)
+                 has_dose=f.value("weight") is not None and f.value("weight_unit") is not None, turns=session.turns,
+                 has_payer=f.value("payer") is not None)
 
 
 def apply(session: Session, said: PatientFacts, decision: Decision) -> tuple[PatientFacts, list[str]]:

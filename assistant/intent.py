@@ -62,6 +62,15 @@ _OTHER_DRUGS = re.compile(
 )
 
 
+_MG_PER_KG = re.compile(r"\b\d+(?:\.\d+)?\s*mg\s*/\s*kg\b")
+_SUBMISSION = re.compile(r"\bwhere (?:do|to|should|can)\b.{0,25}\b(?:send|submit|fax|file)\b|\bwhere to (?:send|submit|fax)\b|"
+                         r"\b(?:fax|phone|portal) (?:#|number|no)\b|\bhow (?:do|to) (?:i |we )?(?:submit|send|fax)\b")
+_ASKS_COVERAGE = re.compile(r"\b(?:cover\w*|criteria|meets?|eligib\w*|qualif\w*|approvable|approved for)\b")
+_CHECK_ASK = re.compile(r"\b(?:pa|auth\w*|coverage|criteria|eligibility|benefits?) check\b|\bcheck (?:the )?(?:coverage|"
+                        r"eligibility|criteria|if|whether)\b|\brun (?:a |the )?(?:pa|check|criteria)\b|\bapprovable\b|"
+                        r"\bmeets? (?:the )?criteria\b|\bcriteria\s*\?|\bcriteria on\b")
+
+
 @dataclass
 class Intent:
     name: str
@@ -147,7 +156,12 @@ def classify(text: str, facts: PatientFacts, similarity=None) -> Intent:
         if not (facts.value("weight") and facts.value("weight_unit")):
             return Intent("code", 1.0, "rule")
     policy_hit = any(w in low for w in _POLICY_WORDS) or facts.value("payer") is not None or facts.value("unsupported_payer")
-    dose_hit = any(re.search(rf"\b{re.escape(w)}\b", low) for w in _DOSE_WORDS)
+    # "3.6 mg/kg q21d" in a case is the regimen the policy checks, not a request for a dose
+    dose_hit = any(re.search(rf"\b{re.escape(w)}\b", _MG_PER_KG.sub(" ", low)) for w in _DOSE_WORDS)
+    if _SUBMISSION.search(low) and not _ASKS_COVERAGE.search(low):
+        return Intent("document", 1.0, "rule")  # "where do I send the PA": the payer's submission details
+    if (facts.value("payer") or facts.value("unsupported_payer")) and _CHECK_ASK.search(low):
+        return Intent("policy", 1.0, "rule")  # "need centene PA check", "approvable?"
     if (facts.value("weight") is not None or facts.value("prescribed_mg") is not None) and (
             dose_hit or facts.value("indication") or len(text) < 40):
         if not (policy_hit and not dose_hit):

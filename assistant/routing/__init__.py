@@ -33,6 +33,7 @@ class State:
     last_intent: str | None = None
     has_dose: bool = False  # the session holds a weight with its unit (a dose can be re-run)
     turns: int = 0
+    has_payer: bool = False  # the session holds a payer we hold a policy for
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,28 @@ def _document_follow_up(t: str, s: State, f: PatientFacts) -> bool:
         and f.value("weight") is None and not f.value("payer")
 
 
+# The facts a coverage check reads; a message stating several of them, after a question about a payer whose
+# policy we hold, is that patient's case ("HER2 3+, 44F, residual dz after TCHP, onc ordering, commercial").
+CASE_FACTS = ("her2_ihc", "her2_ish", "her2_positive", "age", "diagnosis", "prescriber_oncologist", "regimen",
+              "line_of_business", "request_type", "line_of_therapy", "responding")
+CASE_FACTS_MIN = 3
+
+
+def _case_facts(t: str, s: State, f: PatientFacts) -> bool:
+    if not (s.has_payer or f.value("payer")) or s.last_intent not in ("document", "policy") or s.pending:
+        return False
+    if cues.ASKING.match(t) or cues.DOSE_WORDS.search(re.sub(r"\d+(?:\.\d+)?\s*mg\s*/\s*kg", " ", t, flags=re.I)):
+        return False  # "3.6 mg/kg q21d" is the regimen of the case; "vials?" asks for a dose
+    given = f.stated()
+    count = sum(1 for k in CASE_FACTS if k in given) + (1 if f.therapies else 0)
+    return count >= CASE_FACTS_MIN
+
+
+def _contact_follow_up(t: str, s: State, f: PatientFacts) -> bool:
+    # "fax #", "phone?", "portal?" after a coverage answer: where that payer's request goes
+    return s.last_intent == "policy" and len(t.split()) <= 3 and bool(cues.CONTACT.search(t)) and not f.stated()
+
+
 def _multi(t: str, s: State, f: PatientFacts) -> bool:
     return len(split_parts(t)) > 1
 
@@ -178,6 +201,8 @@ ROUTES: tuple[Route, ...] = (
     Route("cycle_for_patient", _cycle_for_patient, lambda t, s, f: "dose", "rerun"),
     Route("dose_follow_up", _dose_follow_up, lambda t, s, f: "dose", "rerun"),
     Route("fact_reply", _fact_reply, _last, "rerun"),
+    Route("case_facts", _case_facts, lambda t, s, f: "policy", "rerun"),
+    Route("contact_follow_up", _contact_follow_up, lambda t, s, f: "document", "follow_up"),
     Route("pending_reply", _pending_short, lambda t, s, f: s.pending or "dose", "rerun"),
     Route("code_follow_up", _code_follow_up, lambda t, s, f: "code", "follow_up"),
     Route("document_follow_up", _document_follow_up, lambda t, s, f: "document", "follow_up"),

@@ -77,3 +77,4 @@ LETTER_ASK = re.compile(
 LETTER_RECEIVED = re.compile(r"\b(?:letter|narrative)\s+(?:from|came|says|said|back)\b|\b(?:denial|denied|got|received)\b.{0,20}"
                              r"\bletter\b|\b(?:section|field|box)\b", re.IGNORECASE)
 REQUEST_QUESTION = re.compile(r"^\s*(?:ok\s+|so\s+|and\s+)?(?:can|could|would|will)\s+(?:you|u)\b", re.IGNORECASE)
+CONTACT = re.compile(r"\b(?:fax|phone|portal|address|submit|send|contact|number)\b|#", re.IGNORECASE)
