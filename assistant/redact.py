@@ -53,11 +53,12 @@ def _digit_run(match: re.Match, keep: Keep | None) -> str:
     if sum(c.isdigit() for c in run) < MIN_ID_DIGITS or (keep and keep(run)):
         return run
     before = match.string[max(0, match.start() - 16):match.start()].lower()
-    if "ndc" in before or run.startswith("50242") or _A_DATE.fullmatch(run):
+    if "ndc" in before or run.startswith("50242") or _A_DATE.fullmatch(run) or _YEARS.fullmatch(run):
         return run  # an NDC (50242-0088-01) or a date of service (2026-06-01)
     return "[ID]"
 
 
+_YEARS = re.compile(r"(?:19|20)\d\d-(?:19|20)?\d\d")  # 2019-2020
 _A_DATE = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./](?:\d{4}|\d{2})")
 
 
@@ -93,6 +94,8 @@ def _words(text: str, keep: Keep | None) -> str:
         word = m.group(0)
         if keep and keep(_window(text, m.start(), m.end())):
             continue
+        if not f.name and _misspelt_or_inflected(word):
+            continue
         kinds[i] = ("[ID]" if any(c.isdigit() for c in word) else
                     "[NAME]" if f.name or word[:1].isupper() else "[WORD]")
     # a name-list word next to a name is part of it, whatever its case or safe meaning ("jane doe", "DOE, jane"),
@@ -115,6 +118,31 @@ def _words(text: str, keep: Keep | None) -> str:
         pos = m.end()
     out.append(text[pos:])
     return "".join(out)
+
+
+@lru_cache(maxsize=1)
+def _domain() -> tuple[frozenset[str], list[str]]:
+    from assistant.deid import philter_engine, safe_words
+
+    _philter()  # Philter's safe list is loaded with it
+    always = safe_words.always()
+    return philter_engine.common_words(), sorted(w for w in always if len(w) >= 5)
+
+
+def _misspelt_or_inflected(word: str) -> bool:
+    """A word Philter cannot show safe that is a known word with an ending ("restaged", "enhertus") or a slip of
+    a drug or payer word ("kadcylla", "lapatanib"): kept. Never a word a name list holds (checked before)."""
+    from rapidfuzz.distance import Levenshtein
+
+    low = word.lower()
+    if not low.isalpha() or len(low) < 5:
+        return False
+    known, domain = _domain()
+    for ending in ("'s", "s", "es", "ed", "d", "ing", "er", "ly"):
+        if low.endswith(ending) and low[: -len(ending)] in known:
+            return True
+    return any(Levenshtein.distance(low, w, score_cutoff=2) <= (1 if len(low) < 7 else 2) for w in domain
+               if abs(len(w) - len(low)) <= 2)
 
 
 _REPEATS = re.compile(r"(\[[A-Z_]+\])(?:(?:[ \t]+|[ \t]*[,-][ \t]*)\1)+")

@@ -105,8 +105,9 @@ ADDRESS = re.compile(
     r"(?:,?[ \t]*(?i:apt|apartment|unit|suite|ste|flat|#)\.?[ \t]*#?[A-Za-z0-9-]+)?"
     r"|(?i:\b(?:apt|apartment|unit|suite|ste|flat)\.?[ \t]*#?[ \t]*\d+[A-Z]?\b)"
     r"|\b(?i:p\.?[ \t]?o\.?[ \t]*box)[ \t]+\d{1,6}\b"
-    r"|(?<![\w.-])\d{1,5}[a-z]?,?[ \t]+(?i:rue|avenue|av\.|boulevard|bd|chemin|all[ée]e|place|impasse|quai|calle|avenida|"
-    r"av\.|carrer|via|viale|piazza|corso|rua|travessa|largo|straat|laan|plein|ulitsa|ul\.)[ \t]+[^\n,;]{2,40}"
+    r"|(?<![\w./-])\d{1,5}[a-z]?,?[ \t]+(?i:rue|avenue|av\.|boulevard|bd|chemin|all[ée]e|place|impasse|quai|calle|avenida|"
+    r"av\.|carrer|via|viale|piazza|corso|rua|travessa|largo|straat|laan|plein|ulitsa|ul\.)[ \t]+(?:d[eiu]s?[ \t]+|la[ \t]+)?"
+    r"[A-Z][^\n,;]{1,40}"
     r"|\b(?i:rue|calle|avenida|via|viale|rua|chemin)[ \t]+(?:de[ \t]+|del[ \t]+|da[ \t]+|la[ \t]+|los[ \t]+)*[A-Z][\w'-]+(?:[ \t]+[A-Z][\w'-]+)*,?[ \t]*\d{1,5}[a-z]?\b"
     r"|\b[A-Z][\wäöüß-]*(?i:stra(?:ß|ss)e|str\.|gasse|weg|platz|allee|ring|damm|gracht|straat|vej|gatan|gata)[ \t]*\d{1,4}[a-z]?\b)"
 )

@@ -106,6 +106,11 @@ def _library():
         return philter_lite, sys.modules["philter_lite.filters.filter_db"]
 
 
+def common_words() -> frozenset[str]:
+    """Philter's safe list with ours (after a Philter was built)."""
+    return _common
+
+
 def name_words() -> frozenset[str]:
     """Every word of Philter's first-name and last-name lists, lower case."""
     _lib, db = _library()
@@ -207,6 +212,8 @@ class Philter:
         for m in _WORD.finditer(text):
             start, end = m.span()
             word = m.group(0)
+            if word.lower() in self._always:
+                continue  # a drug or payer word ("Sunshine Health") is never a name, whatever stands beside it
             listed = word.lower() in self.names
             if all(safe[start:end]) and not (listed and self._capitalised_name(text, start, word)):
                 continue

@@ -30,6 +30,8 @@ SHORTHAND = """
     january february march april june july august september october november december
     monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs fri sat sun
     today tomorrow yesterday am pm
+    shes hes whats havent hasnt doesnt dont cant wont isnt arent wasnt werent didnt thats theres lets im ive
+    youre theyre wouldnt shouldnt couldnt
 """.split()
 
 _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
@@ -53,7 +55,13 @@ PATTERNS = [
     r"(?<![\d/.-])\d{1,2}/\d{1,2}/(?:\d{4}|\d{2})(?![\d/-])",
     rf"(?i)\b{_MONTH}[ \t]+\d{{1,2}}(?:st|nd|rd|th)?,?[ \t]+\d{{4}}\b",
     r"\b\d{1,2}:\d{2}\b",
-    r"\b\d{1,4}(?:k|x|mg|kg|ml|st|nd|rd|th|d|w|h|y|yo)\b",   # 210k, 6x, 70kg, 21d, q3w's digits
+    r"\b\d{1,4}(?:k|x|mg|kg|ml|st|nd|rd|th|d|w|h|y|yo|mo|wk|wks|yr|yrs)\b",   # 210k, 6x, 70kg, 21d, 4mo
+    r"\b[qQ]\d{1,3}(?:d|w|h|wk|wks|days?|weeks?)?\b|\b\d{1,2}x\d{1,4}\b",  # q2w, q21d, 2x160
+    r"(?<![\d-])(?:19|20)\d\d-(?:19|20)?\d\d(?![\d-])",       # 2019-2020, 2019-20
+    r"\b[1-8]?\d[FM]\b",                                   # 63F, 56M (an age over 89 was replaced before)
+    r"\b[xX]\d{1,3}\b|\b[1-9]L\b|\b[Cc]\d{1,2}(?:[Dd]\d{1,2})?\b",  # x14, 2L, C9, C1D1
+    r"\b(?:y?[pc]|r)?T(?:[0-4][a-d]?|is|X)(?:N[0-3X][a-c]?(?:mi)?)?(?:M[01X])?\b",  # TNM: pT2N0, ypT1b, cT2N1
+    r"\b(?:y?[pc])?N[0-3X][a-c]?(?:mi)?\b|\bM[01X]\b",
 ]
 
 
@@ -114,14 +122,18 @@ _LITERAL = re.compile(r'"((?:[^"\\\n]|\\.)*)"|\'((?:[^\'\\\n]|\\.)*)\'')
 
 @lru_cache(maxsize=1)
 def _answer_words() -> frozenset[str]:
-    """The words of the app's own messages ("Shorten it."): string constants in its code, not docstrings or
-    comments (those hold made-up patients). A word a name list holds is still kept only in lower case or capitals,
-    or opening a sentence."""
+    """The words of the app's own messages ("Shorten it."): string constants in its code, and the lower-case words
+    of its docstrings and comments. A word a name list holds is still kept only in lower case or capitals, or
+    opening a sentence."""
     words: set[str] = set()
     for path in sorted(DATA.parent.rglob("*.py")):
         if "deid" in path.parts or path.name == "redact.py":
             continue
-        source = _TRIPLE.sub("", path.read_text(encoding="utf-8", errors="replace"))  # docstrings
+        whole = path.read_text(encoding="utf-8", errors="replace")
+        # the engineers' prose (docstrings, comments) gives English words, taken only as written in lower case:
+        # a made-up patient there is capitalised ("Jane Doe"), a word ("parse", "bill") is not
+        words |= set(re.findall(r"(?<![\w'])[a-z]{3,}(?![\w'])", whole))
+        source = _TRIPLE.sub("", whole)  # docstrings
         source = _COMMENT.sub("", source)
         for literal in _LITERAL.findall(source):
             words |= set(re.findall(r"[^\W\d_]+", " ".join(literal).lower()))
