@@ -178,9 +178,9 @@ _ROLE_TAGS = (r"system|sys|instructions?|admin|administrator|assistant|developer
               r"function_result|context|hidden|prompt|override|observation|im_start|ai")
 _MARKUP: list[tuple[re.Pattern[str], str]] = [
     # a role block is an instruction with everything inside it, not markup around text to keep
-    (re.compile(r"<<\s{0,5}/?\s{0,5}(sys|system|inst)\s{0,5}>>(?:.{0,5000}?<<\s{0,5}/\s{0,5}\1\s{0,5}>>|[^\n.!?]{0,5000}[.!?]?)",
+    (re.compile(r"<<\s{0,5}/?\s{0,5}(sys|system|inst)\s{0,5}>>(?:.{0,5000}?<<\s{0,5}/\s{0,5}\1\s{0,5}>>|(?:[^\n.!?]|[.!?](?=[^\s.!?])){0,5000}[.!?]?)",
                 re.I | re.S), "an instruction block <<{0}>>"),
-    (re.compile(rf"<\s{{0,5}}({_ROLE_TAGS})\b[^<>]{{0,500}}>(?:.{{0,5000}}?<\s{{0,5}}/\s{{0,5}}\1\s{{0,5}}>|[^\n.!?]{{0,5000}}[.!?]?)",
+    (re.compile(rf"<\s{{0,5}}({_ROLE_TAGS})\b[^<>]{{0,500}}>(?:.{{0,5000}}?<\s{{0,5}}/\s{{0,5}}\1\s{{0,5}}>|(?:[^\n.!?]|[.!?](?=[^\s.!?])){{0,5000}}[.!?]?)",
                 re.I | re.S), "an instruction block <{0}>"),
     (re.compile(r"\[\s{0,5}(system|sys|inst|instructions?|admin|assistant|developer|tool)\s{0,5}\].{0,5000}?\[\s{0,5}/\s{0,5}\1\s{0,5}\]",
                 re.I | re.S), "an instruction block [{0}]"),
