@@ -266,12 +266,20 @@ def _entry(question: Any, answer: Answer, session_id: str | None) -> AuditEntry:
         warnings=_scrub(answer.warnings, keep, births),
         missing=_scrub(answer.missing, keep, births),
         guard_notes=_scrub(answer.guard_notes, keep, births),
-        llm_run=_scrub(_jsonable(answer.llm_run), keep, births) if answer.llm_run else None,
+        llm_run=_llm_run(answer.llm_run, keep, births),
         corpus_fingerprint=fp,
         app_version=app_version(),
         today=_today(),
         replay_of=_replaying.get(),
     )
+
+
+def _llm_run(run: dict[str, Any] | None, keep: Keep | None, births: frozenset[str]) -> dict[str, Any] | None:
+    """The model's run, redacted like the answer: the model's name and endpoint are kept as they are."""
+    if not run:
+        return None
+    kept = {k: run[k] for k in ("model", "endpoint") if k in run}
+    return {**_scrub(_jsonable({k: v for k, v in run.items() if k not in kept}), keep, births), **kept}
 
 
 def _call(tool: str, given: Any, output: Any, keep: Keep | None, births: frozenset[str] = frozenset()) -> dict:

@@ -164,7 +164,7 @@ def test_tool_error_goes_back_to_the_model_not_to_the_user():
     assert "above the label maximum" in json.loads(model.seen[1][-1].content)["error"]
     # the status is the deterministic plan's: the same refusal, as an error
     assert a.status == "error" and "above the label maximum" in a.answer
-    assert a.llm_run["calls"][0]["accepted"] is True and a.llm_run["kept"] is False
+    assert a.llm_run["calls"][0]["input"]["mg_per_kg"] == 8 and a.llm_run["kept"] is False
 
 
 def test_endless_tool_calls_stop_and_fall_back():

@@ -61,7 +61,11 @@ ROWS = [
      ["diagnosis"]),
     (ADJUVANT, "check_policy", {"payer": "centene", "diagnosis": "ebc_residual"}, ["payer"]),  # no payer was named
     (LB, "search_corpus", {"query": "dose 154 kg"}, []),  # a search has no patient inputs
-    (LB, "calculate_dose", {"weight": "heavy", "weight_unit": "lb", "indication": "mbc"}, []),  # invalid: the tool says so
+    (LB, "calculate_dose", {"weight": "heavy", "weight_unit": "lb", "indication": "mbc"}, ["weight"]),  # invalid and not 154
+    # what gemma-3-270m sent: an invalid call (a 2018 date the tool refuses) is still judged field by field
+    (LB, "calculate_dose", {"weight": 154, "weight_unit": "kg", "indication": "mbc", "date_of_service": "2018-06-30",
+                            "dose_reduced": None}, ["weight_unit", "date_of_service"]),
+    (LB, "calculate_dose", {"weight": 154, "weight_unit": "lb", "indication": "mbc", "date_of_service": None}, []),
 ]
 
 

@@ -70,6 +70,12 @@ def test_tool_choice_names_the_route_tool_first_then_auto():
     assert a.llm_run["kept"] is True and a.planner == "fake-chat"
 
 
+def test_a_refused_call_is_retried_once_with_the_tool_named_again():
+    _, model = run(LB_Q, tool_call("calculate_dose", {**LB_ARGS, "weight_unit": "kg"}), tool_call("calculate_dose", LB_ARGS),
+                   AIMessage(content="See the dose [1]."))
+    assert model.choices == ["calculate_dose", "calculate_dose", "auto"]
+
+
 def test_a_route_without_a_tool_sends_auto():
     _, model = run("What is a good recipe for lasagna?", AIMessage(content="Layer pasta and sauce."))
     assert model.choices == ["auto"]
@@ -83,6 +89,8 @@ def test_a_tool_call_turn_is_sent_with_empty_content_not_null(monkeypatch):
             ToolMessage(content="{}", tool_call_id="c1")]
     payload = model._get_request_payload(turn)
     assert payload["messages"][0]["content"] == "" and payload["messages"][0]["tool_calls"]
+    # llama.cpp reads max_tokens and ignores max_completion_tokens, which langchain sends
+    assert payload["max_tokens"] == 512 and "max_completion_tokens" not in payload
 
 
 def test_limits_come_from_the_settings(monkeypatch):

@@ -42,13 +42,14 @@ def run_llm(turn, decision, llm: Any = None):
     settings = get_settings()
     model = llm if llm is not None else load_chat_model(settings.llm, settings.llm_base_url)
     name = model_name(model)
-    reference = rules.plan(turn, decision)  # first: a next-cycle plan writes the cycle it used into the facts
+    before = turn.facts.model_copy(deep=True)
+    reference = rules.plan(turn, decision)
     reference.citations = turn.cites.items
     reference.intent = reference.intent or decision.intent
     run = {"model": name, "endpoint": settings.llm_base_url or _default_endpoint(settings.llm), "calls": [], "text": None,
            "kept": False, "replaced_because": None}
     reference.llm_run = run
-    mine = _model_turn(turn, turn.facts.model_copy(deep=True))
+    mine = _model_turn(turn, _referee_facts(before, turn.facts))
     try:
         text = _converse(model, mine, decision, run)
     except Exception as exc:  # noqa: BLE001 - any endpoint failure is one line naming it, with the planner named
@@ -69,6 +70,15 @@ def run_llm(turn, decision, llm: Any = None):
     return reference
 
 
+def _referee_facts(before, after):
+    """The facts the model's inputs are judged by: what the rules' plan used (a next cycle writes its cycle),
+    and what it dropped after a refusal (an impossible mg/kg is still what the user said)."""
+    facts = after.model_copy(deep=True)
+    for name, fact in before.facts.items():
+        facts.facts.setdefault(name, fact)
+    return facts
+
+
 def _model_turn(turn, facts):
     from assistant.turn import Turn
 
@@ -78,35 +88,38 @@ def _model_turn(turn, facts):
 
 
 def _converse(model, mine, decision, run: dict) -> str:
-    """The tool-calling loop. Returns the model's final text ('' when it gave none)."""
+    """The tool-calling loop. Returns the model's final text ('' when it gave none).
+
+    tool_choice is always sent: llama.cpp's Python server reads a missing one as "none" and drops the
+    tools from the prompt. The route's tool is named on the first step and on the one retry after a
+    refused call (the named form, not "required", which llama-cpp-python's chatml-function-calling
+    handler rejects); "auto" otherwise. (That handler's "auto" grammar can only name a function or end
+    the turn, so a model behind it writes no text: its answers are always the rules' composition.)
+    """
     from langchain_core.messages import HumanMessage, SystemMessage
 
     from assistant.lc_tools import build_tools
 
     tools = {t.name: t for t in build_tools()}
-    # "auto" said aloud: llama.cpp's server reads a missing tool_choice as "none" and drops the tools from the prompt.
-    later = model.bind_tools(list(tools.values()), tool_choice="auto")
-    # On the first step a route that names a tool names it to the model. The named-function form, not "required":
-    # llama-cpp-python's chatml-function-calling handler accepts only "auto", "none" or a named function.
-    first_tool = ROUTE_TOOLS.get(decision.intent)
-    first = model.bind_tools(list(tools.values()), tool_choice=first_tool) if first_tool else later
+    route_tool = ROUTE_TOOLS.get(decision.intent)
+    bound = {choice: model.bind_tools(list(tools.values()), tool_choice=choice)
+             for choice in dict.fromkeys([route_tool or "auto", "auto"])}
     messages: list = [SystemMessage(SYSTEM), HumanMessage(mine.clean)]
-    told = False
-    for step in range(MAX_STEPS):
-        reply = (first if step == 0 else later).invoke(messages)
+    choice, told = route_tool or "auto", False
+    for _ in range(MAX_STEPS):
+        reply = bound[choice].invoke(messages)
         messages.append(reply)
         calls = getattr(reply, "tool_calls", None) or []
         if not calls:
             return reply.content if isinstance(reply.content, str) else str(reply.content)
-        stop = False
-        for call in calls:
-            content, refused = _run_call(call, tools, mine, run)
-            if refused and told:
-                stop = True  # told once already: a second conflicting call ends the turn (the rules answer)
-            told = told or refused
-            messages.append(_tool_message(content, call))
-        if stop:
-            return ""
+        results = [_run_call(call, tools, mine, run) for call in calls]
+        messages.extend(_tool_message(content, call) for call, (content, _) in zip(calls, results))
+        if any(refused for _, refused in results):
+            if told:
+                return ""  # told once already: a second refused call ends the turn (the rules answer)
+            told, choice = True, route_tool or "auto"
+        else:
+            choice = "auto"
     return ""
 
 
@@ -122,7 +135,7 @@ def _run_call(call: dict, tools: dict, mine, run: dict) -> tuple[str, bool]:
     run["calls"].append(entry)
     if name not in tools:
         entry["reason"] = f"unknown tool {name}"
-        return json.dumps({"error": entry["reason"]}), False
+        return json.dumps({"error": entry["reason"]}), True
     found = conflicts(specs()[name].request, args, mine.facts)
     if found:
         entry["reason"] = "; ".join(found)
@@ -131,7 +144,8 @@ def _run_call(call: dict, tools: dict, mine, run: dict) -> tuple[str, bool]:
     try:
         content = tools[name].invoke(args)
     except ValidationError as exc:  # bad arguments go back to the model, which can fix them
-        content = json.dumps({"error": "; ".join(e["msg"] for e in exc.errors())})
+        entry["reason"] = "invalid arguments: " + "; ".join(e["msg"] for e in exc.errors())
+        return json.dumps({"error": entry["reason"]}), True
     output = json.loads(content)
     entry["accepted"] = True
     mine.answer.tool_calls.append(ToolCall(tool=name, input=args, output=output))

@@ -61,7 +61,8 @@ def model_name(model: Any) -> str:
 
 @cache
 def _openai_compatible():
-    """ChatOpenAI that sends "" rather than null as the content of an assistant turn that calls tools.
+    """ChatOpenAI for any OpenAI-compatible server: "" rather than null as the content of an assistant turn
+    that calls tools, and max_tokens under its old name when the server is not OpenAI's.
 
     langchain sends `content: null` beside `tool_calls`, as OpenAI documents; llama.cpp's and other
     OpenAI-compatible servers answer that with HTTP 500. An empty string means the same to OpenAI.
@@ -71,6 +72,9 @@ def _openai_compatible():
     class ChatOpenAICompatible(ChatOpenAI):
         def _get_request_payload(self, input_: Any, *, stop: list[str] | None = None, **kwargs: Any) -> dict:
             payload = super()._get_request_payload(input_, stop=stop, **kwargs)
+            if self.openai_api_base and "max_completion_tokens" in payload:
+                # an on-premise server (llama.cpp, older vLLM) reads max_tokens and ignores the newer name
+                payload["max_tokens"] = payload.pop("max_completion_tokens")
             for message in payload.get("messages", []):
                 if message.get("role") == "assistant" and message.get("content") is None:
                     message["content"] = ""

@@ -42,23 +42,26 @@ def conflicts(request: type[BaseModel], args: dict, facts: PatientFacts) -> list
     """Why a tool call must not run: each argument that differs from, or is absent in, the stated facts.
 
     An argument the model left out counts when the tool's default differs from a stated fact
-    ("cycle 3" stated, cycle left at 1). Arguments that fail the tool's own validation are not
-    judged here: the tool's error goes back to the model.
+    ("cycle 3" stated, cycle left at 1). Arguments the tool's own validation rejects are judged on
+    their raw values, so the reason names the conflict and not only the tool's complaint.
     """
     try:
-        parsed = request.model_validate(args)
-    except ValidationError:
-        return []
+        parsed, given_fields = request.model_validate(args), None
+    except ValidationError:  # judged on the raw values; the tool's own error goes back to the model too
+        parsed, given_fields = None, args
     ref = reference(facts)
     out = []
     for name in GUARDED:
         field = request.model_fields.get(name)
         if field is None:
             continue
-        given = _plain(getattr(parsed, name))
         default = None if field.is_required() else _plain(field.get_default(call_default_factory=True))
+        if parsed is not None:
+            given, explicit = _plain(getattr(parsed, name)), name in parsed.model_fields_set
+        else:
+            explicit = given_fields.get(name) is not None
+            given = _plain(given_fields[name]) if explicit else default
         stated = _plain(ref.get(name))
-        explicit = name in parsed.model_fields_set
         if stated is not None:
             if not _same(given, stated):
                 how = f"passed {given!r}" if explicit else f"left it at the default {default!r}"
