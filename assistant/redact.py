@@ -83,8 +83,6 @@ def _words(text: str, keep: Keep | None) -> str:
     """Philter's pass: each word it cannot show safe becomes [NAME], [ID] or [WORD]."""
     engine = _philter()
     found = {f.start: f for f in engine.unsafe(text)}
-    if not found:
-        return text
     tokens = list(_WORDS.finditer(text))
     kinds: dict[int, str] = {}
     for i, m in enumerate(tokens):
@@ -99,10 +97,18 @@ def _words(text: str, keep: Keep | None) -> str:
         kinds[i] = ("[ID]" if any(c.isdigit() for c in word) else
                     "[NAME]" if f.name or word[:1].isupper() else "[WORD]")
     # a name-list word next to a name is part of it, whatever its case or safe meaning ("jane doe", "DOE, jane"),
-    # and so is an unknown word ("kwabena asantewaa")
+    # and so is an unknown word ("kwabena asantewaa"); a drug or payer word never is ("Oscar")
+    always = _domain()[2]
+    for i in range(len(tokens) - 1):  # "hope brown": a first name then a last name, in lower case, is a name
+        a, b = tokens[i].group(0), tokens[i + 1].group(0)
+        if (a.islower() and b.islower() and a in engine.first and b in engine.last and _NAME_GAP.fullmatch(
+                text, tokens[i].end(), tokens[i + 1].start()) and not {a, b} & (always | _trigger_names.KNOWN_WORDS)):
+            kinds[i] = kinds[i + 1] = "[NAME]"
     for _ in range(2):
         for i, m in enumerate(tokens):
             if kinds.get(i) not in (None, "[WORD]") or (i not in kinds and m.group(0).lower() not in engine.names):
+                continue
+            if i not in kinds and m.group(0).lower() in always:
                 continue
             for j in (i - 1, i + 1):
                 if kinds.get(j) == "[NAME]" and 0 <= j < len(tokens):
@@ -110,6 +116,8 @@ def _words(text: str, keep: Keep | None) -> str:
                     if _NAME_GAP.fullmatch(text, a.end(), b.start()):
                         kinds[i] = "[NAME]"
                         break
+    if not kinds:
+        return text
     out, pos = [], 0
     for i in sorted(kinds):
         m = tokens[i]
@@ -121,12 +129,12 @@ def _words(text: str, keep: Keep | None) -> str:
 
 
 @lru_cache(maxsize=1)
-def _domain() -> tuple[frozenset[str], list[str]]:
+def _domain() -> tuple[frozenset[str], list[str], frozenset[str]]:
     from assistant.deid import philter_engine, safe_words
 
     _philter()  # Philter's safe list is loaded with it
     always = safe_words.always()
-    return philter_engine.common_words(), sorted(w for w in always if len(w) >= 5)
+    return philter_engine.common_words(), sorted(w for w in always if len(w) >= 5), always
 
 
 def _misspelt_or_inflected(word: str) -> bool:
@@ -137,7 +145,7 @@ def _misspelt_or_inflected(word: str) -> bool:
     low = word.lower()
     if not low.isalpha() or len(low) < 5:
         return False
-    known, domain = _domain()
+    known, domain, _always = _domain()
     for ending in ("'s", "s", "es", "ed", "d", "ing", "er", "ly"):
         if low.endswith(ending) and low[: -len(ending)] in known:
             return True

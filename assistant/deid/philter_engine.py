@@ -135,7 +135,8 @@ class Philter:
         self._lib = lib
         self._always, self._lower_or_caps = always, lower_or_caps
         sets = db.set_db
-        self.names = frozenset(sets["firstnames"]) | frozenset(sets["lastnames"])
+        self.first, self.last = frozenset(sets["firstnames"]), frozenset(sets["lastnames"])
+        self.names = self.first | self.last
         _common = frozenset(sets["nonames"]) | always | lower_or_caps
         regex_db = {"ours": {f"safe_{i}": p for i, p in enumerate(safe_patterns)}}
         set_db = {"always": sorted(always), "plain": sorted(lower_or_caps - self.names),
@@ -184,13 +185,17 @@ class Philter:
         return out
 
     def _plainly_safe(self, text: str) -> bool:
-        """Every word a short number or a lower-case word of a safe list, no name-list word capitalised."""
+        """Every word a short number, a code of ours (J9354) or a word of a safe list that no name list holds."""
         for m in _WORD.finditer(text):
             word = m.group(0)
             if word.isdigit():
                 if len(word) > 4:
                     return False
-            elif not word.islower() or word not in _common or word in self.names:
+                continue
+            low = word.lower()
+            if low in self._always or _CODE.fullmatch(word):
+                continue
+            if not word.isalpha() or low not in _common or low in self.names:
                 return False
         return True
 
@@ -233,4 +238,5 @@ class Philter:
 
 
 _WORD = re.compile(r"[^\W_]+")
+_CODE = re.compile(r"[A-V]\d{4}")
 CHUNK = 600
