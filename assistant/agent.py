@@ -66,6 +66,11 @@ def ask(question: str, session: str | Session | None = None, *, store: SessionSt
     return answer
 
 
+# The letter of medical necessity is built only from tool results and fixed wording: a chat model has
+# nothing to add to it but risk, so it is written by the rules' planner whatever ASSISTANT_LLM says.
+RULES_ONLY = {"letter"}
+
+
 def _safe(question: Any) -> str:
     return question if isinstance(question, str) else repr(question)
 
@@ -100,7 +105,7 @@ def _ask(question: str, session: Session, llm: Any) -> Answer:
     turn.mode = decision.mode
     turn.answer.intent, turn.answer.route = decision.intent, decision.route
     turn.answer.warnings.extend(notes)
-    if llm is not None or get_settings().llm:
+    if (llm is not None or get_settings().llm) and decision.intent not in RULES_ONLY:
         from assistant.planners.llm import run_llm
 
         answer = run_llm(turn, decision, llm)

@@ -65,3 +65,14 @@ def test_unknown_criteria_are_asked_for():
     assert a.status == "needs_info"
     assert "Dear Reviewer" not in a.answer
     assert any("age" in m.lower() for m in a.missing)
+
+
+def test_the_letter_is_never_written_by_a_chat_model():
+    class Boom:  # any use of the model fails the test
+        def bind_tools(self, *a, **k):
+            raise AssertionError("the model was asked to write the letter")
+
+    session = Session()
+    ask(MET, session)
+    a = ask("write the PA letter", session, llm=Boom())
+    assert a.route == "letter" and "Dear Reviewer" in a.answer
