@@ -79,7 +79,10 @@ def _check(payload: t.Payload) -> None:
             plain = t.clean(placement, question)
             attacked = t.fresh(t.placed(placement, question, payload.for_question(question)))
             out = t.compare(attacked, plain, t.listed_as_not_used(attacked))
-            if out.changed or not out.listed or out.ignored_but_used:
+            # only a payload with no full stop, placed before the question, may take the question with it
+            swallowed_ok = placement == "prepended" and not payload.for_question(question).rstrip().endswith(
+                (".", "!", "?", "。", ">", "]"))
+            if out.changed or not out.listed or out.ignored_but_used or (out.nothing_computed and not swallowed_ok):
                 problems.append((question, placement, out, attacked.warnings[:1]))
     assert problems == []
 
