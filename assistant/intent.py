@@ -62,6 +62,9 @@ _OTHER_DRUGS = re.compile(
 )
 
 
+SHORT_DOSE_CHARS = 40
+_SHORT_DOSE_ASK = re.compile(r"\bdose\b")
+_GENERAL_DOSE = re.compile(r"\b(?:what|standard|recommended|usual|label\w*|max\w*|how|starting|reduc\w*|level|levels|per kg)\b")
 _MG_PER_KG = re.compile(r"\b\d+(?:\.\d+)?\s*mg\s*/\s*kg\b")
 _SUBMISSION = re.compile(r"\bwhere (?:do|to|should|can)\b.{0,25}\b(?:send|submit|fax|file)\b|\bwhere to (?:send|submit|fax)\b|"
                          r"\b(?:fax|phone|portal) (?:#|number|no)\b|\bhow (?:do|to) (?:i |we )?(?:submit|send|fax)\b")
@@ -176,6 +179,9 @@ def classify(text: str, facts: PatientFacts, similarity=None) -> Intent:
         return Intent("code", 0.9, "rule")
     if re.search(r"\b(calculate|compute|how many vials|what(?:'s| is) the dose|dose for|vials for)\b", low) and not _DOC_CUES.search(text):
         return Intent("dose", 0.9, "rule")
+    if _SHORT_DOSE_ASK.search(low) and len(text) <= SHORT_DOSE_CHARS and kadcyla and not _DOC_CUES.search(text) \
+            and not _GENERAL_DOSE.search(low):
+        return Intent("dose", 0.9, "rule")  # "kadcyla dose adj pls", "need t-dm1 dose": this patient's dose (weight asked)
     similarity = similarity(text) if callable(similarity) else similarity
     if similarity:
         best = max(similarity, key=similarity.get)

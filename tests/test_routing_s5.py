@@ -47,6 +47,13 @@ ROWS = [
     ("what are centene's PA criteria for mbc", FRESH, "document"),
     ("does centene cover kadcyla adjuvant", FRESH, "document"),
     ("how do i reconstitute it", PAYER_DOC, "document"),
+    ("kadcyla dose adj pls", FRESH, "dose"),
+    ("kadcyla dose pls", FRESH, "dose"),
+    ("t-dm1 dose?", FRESH, "dose"),
+    ("need kadcyla dose", FRESH, "dose"),
+    ("standard dose t-dm1", FRESH, "document"),
+    ("kadcyla max dose", FRESH, "document"),
+    ("how is kadcyla dosed", FRESH, "document"),
 ]
 FRESH_ROWS = [
     ("can u run centene criteria on this one: 58F HER2 3+ mbc s/p TH, onc, mono", FRESH, "policy"),
