@@ -83,6 +83,15 @@ def test_dates_that_are_not_births_stay(text):
     assert dates_of_birth(text) == set()
 
 
+@pytest.mark.parametrize("event", ["date of death 01/06/2026 (sister)", "died 2026-01-06", "admitted 01/06/2026",
+                                   "discharged on 01/06/2026", "DOD: 01/06/2026"])
+@pytest.mark.parametrize("service,expected", SERVICE_LAYOUTS)
+def test_admission_discharge_and_death_dates_are_not_dates_of_service(event, service, expected):
+    text = ", ".join(p for p in (event, service) if p) + ". Does Centene cover Kadcyla?"
+    assert _dos(text) == expected, text
+    assert "01/06/2026" not in redact(text) and "2026-01-06" not in redact(text)
+
+
 @pytest.mark.parametrize("birth", [b for b in BIRTH_LAYOUTS if "61" in b and "(65)" not in b])
 def test_dates_of_birth_finds_each_layout(birth):
     found = dates_of_birth(birth)

@@ -114,7 +114,7 @@ ADDRESS = re.compile(
 AGE_OVER_89 = re.compile(
     r"(?P<bare>(?<![\d.])(?:9\d|1[0-2]\d)[ \t]*(?:-|[ \t])?(?:y/?o\b|yo\b|yrs?\b|years?\b|year-old\b|y\.o\.?|yr-old\b|"
     r"y(?:ea)?r?s?[ \t-]+old\b)(?:[ \t-]*old\b)?"
-    r"|\b(?:age[d:]?|aged)[ \t]*(?:is[ \t]*)?(?:9\d|1[0-2]\d)(?![\d.])"
+    r"|\b(?:age[d:]?|aged)[ \t]*(?:is[ \t]*)?(?:9\d|1[0-2]\d)(?!\d|\.\d)"
     r"|(?<![\w.#/-])(?:9\d|1[0-2]\d)[ \t]?(?:yo)?(?:f|m)\b"
     r"|\b(?:ninety|one hundred)[ -]\w+[ -]years?[ -]old\b)",
     re.IGNORECASE)

@@ -58,7 +58,10 @@ def _copy_installed(installed: Path, target: Path, *, same_corpus: bool) -> None
         for file in model.iterdir():
             if file.is_file():
                 (target / "model" / file.name).symlink_to(file.resolve())
+    from assistant.private_files import private_tree
+
     if not same_corpus:
+        private_tree(target)  # copytree keeps the installed files' modes; the model's links are left alone
         return
     from assistant.retrieval import IndexState
 
@@ -68,6 +71,7 @@ def _copy_installed(installed: Path, target: Path, *, same_corpus: bool) -> None
         shutil.copy2(installed / "index" / "CURRENT", target / "index" / "CURRENT")
     if (installed / "sentences").is_dir():
         shutil.copytree(installed / "sentences", target / "sentences")
+    private_tree(target)
 
 
 def build_index(say: Say) -> None:

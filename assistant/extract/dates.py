@@ -29,7 +29,8 @@ _SERVICE = re.compile(r"\b(?:dos|d\.o\.s\.?|date\s+of\s+service|service\s+date|i
                       r"cycle\s*\d*|dose\s+(?:on|date)|start(?:s|ing)?|on|for)\b[^\n\d]{0,20}$", re.IGNORECASE)
 _NOT_SERVICE = re.compile(r"\b(?:visit|seen|note|encounter|signed|dictated|printed|reported|resulted|collected|biopsy|"
                           r"path(?:ology)?|diagnosed|dx(?:'d)?|dx\s+date|surgery|mastectomy|lumpectomy|scan|ct|mri|pet|echo|"
-                          r"muga|labs?|last|previous|prior|admitted|discharged|referral|faxed|received|submitted|"
+                          r"muga|labs?|last|previous|prior|admitted|admission|discharged|discharge|death|died|deceased|expired|dod|"
+                          r"referral|faxed|received|submitted|"
                           r"authorized|approved|denied|effective|eff|renewal|term(?:ed)?|expires?)\b[^\n\d]{0,25}$",
                           re.IGNORECASE)
 _AFTER_NOT_SERVICE = re.compile(r"\s*(?:\)?\s*)(?:visit|office visit|clinic visit|appt|appointment|note|consult|scan|labs?|"
