@@ -37,6 +37,8 @@ PREFERRED = ("enhertu", "kadcyla", "pertuzumab", "phesgo")
 
 
 CATEGORY_TERMS = {"chemotherapy"}
+_ALLERGY = re.compile(r"\b(?:allerg\w*|anaphyla\w*|hypersensitiv\w*|(?:infusion )?(?:rxn|reaction) to|intoleran\w* (?:to|of))"
+                      r"\W*(?:to\s+)?$", re.IGNORECASE)
 
 
 def read(r: Reading) -> None:
@@ -76,6 +78,11 @@ def read(r: Reading) -> None:
             if (adds or _CURRENT.search(before[-12:]) and assertion != "absent") and assertion != "historical" \
                     and m.term in ("neratinib", "pertuzumab", "tucatinib", "capecitabine", "lapatinib"):
                 _combined(r, s, m, assertion)  # "+ perjeta", "what if onc adds pertuzumab", "instead of neratinib"
+                continue
+            if assertion in ("present", "historical") and _ALLERGY.search(before[-30:]):
+                # "anaphylaxis to paclitaxel": an allergy on the chart says neither that a course was given nor
+                # that it was not; the criterion stays open and is asked
+                _therapy(r, s, m, "possible")
                 continue
             if assertion == "present":
                 # a drug named in a statement about the patient ("herceptin 2019", "TH x12", "62F ... TCHP") was
