@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run test index browser postgres eval bench fuzz clean
+.PHONY: install run test index browser postgres eval bench fuzz clean llm-smoke-start llm-smoke
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -41,10 +41,22 @@ run: index
 	ASSISTANT_AUDIT_REQUIRED=1 $(VENV)/bin/streamlit run streamlit_app.py --server.address 127.0.0.1 --server.port $(PORT) \
 		--server.headless true --browser.gatherUsageStats false
 
-test: install browser postgres
+# The real-model smoke test (ci/llm_smoke.sh): its server, llama-cpp-python[server], is built from source (~5 min on
+# 2 cores) into its own venv. `make test` starts the build in the background and niced, the smoke test runs there as
+# soon as the index is built, and the last step waits for it, so both overlap the test suite.
+llm-smoke-start:
+	@bash ci/llm_smoke.sh start
+
+# Alone: build (if needed) and run in the foreground. Figures and the model's replies in artifacts/llm-smoke/.
+llm-smoke: index
+	bash ci/llm_smoke.sh wait
+
+test: llm-smoke-start install browser postgres
 	$(VENV)/bin/assistant index
+	@bash ci/llm_smoke.sh ready
 	$(VENV)/bin/python -m pytest -q
 	$(VENV)/bin/assistant eval
+	bash ci/llm_smoke.sh wait
 
 # Fresh random examples for the property and fuzz tests (the gate replays a fixed set).
 fuzz: index
