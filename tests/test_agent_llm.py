@@ -217,6 +217,7 @@ def test_bad_llm_setting_is_an_error(monkeypatch, spec, message):
     monkeypatch.setenv("ASSISTANT_LLM", spec)
     a = run("pt 70 kg mBC, dose?")
     assert a.status == "error" and message in a.answer
+    assert (a.planner, a.intent) == (spec, "dose")  # the planner that failed, not 'deterministic'
     with pytest.raises(InputError):
         llm_agent.load_chat_model(spec)
 

@@ -17,6 +17,7 @@ import json
 import re
 from typing import Any
 
+from assistant.errors import InputError
 from assistant.guard import grounding
 from assistant.planners.llm_client import load_chat_model, model_name
 from assistant.planners.llm_guard import ROUTE_TOOLS, conflicts, text_problems
@@ -40,7 +41,11 @@ def run_llm(turn, decision, llm: Any = None):
     from assistant.planners import rules
 
     settings = get_settings()
-    model = llm if llm is not None else load_chat_model(settings.llm, settings.llm_base_url)
+    try:
+        model = llm if llm is not None else load_chat_model(settings.llm, settings.llm_base_url)
+    except InputError as exc:  # a bad ASSISTANT_LLM or a missing provider package: named, never a substitute
+        turn.answer.status, turn.answer.answer, turn.answer.planner = "error", str(exc), settings.llm or "llm"
+        return turn.answer
     name = model_name(model)
     before = turn.facts.model_copy(deep=True)
     reference = rules.plan(turn, decision)
