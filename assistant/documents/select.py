@@ -13,8 +13,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 
 import numpy as np
+import yaml
 
 from assistant.corpus import get_corpus
 from assistant.documents import question as qmod
@@ -42,6 +44,7 @@ _GENERIC = frozenset("faq kadcyla t dm1 is for the what of".split())  # words ev
 SECTION_WORDS = 0.20  # the question holds the words of the sentence's section name
 HEADING = 0.06  # a section's heading line names a topic more than it answers
 LEAD_IN = 0.08  # "consider the following:" answers only a question asking for the list
+NOT_THIS_DRUG = 0.35  # a passage about another class of drug ("Non-Oncology ...") for a question that did not ask
 
 
 @dataclass(frozen=True)
@@ -221,6 +224,9 @@ def score(q: Question, question_vec: np.ndarray, hits: list[dict], search_text: 
         total += np.where(p.types[_type_key(q)], TYPE[q.type], 0.0)
     if q.money:
         total += np.where(p.amounts, MONEY, 0.0)
+    not_ours = _not_this_drug()
+    if not not_ours.search(q.text):
+        total -= np.where(_not_this_drug_mask(len(p.items)), NOT_THIS_DRUG, 0.0)
     if q.cycle == "first":
         total += np.where(p.first, CYCLE, 0.0) - np.where(p.later, CYCLE, 0.0)
     elif q.cycle == "later":
@@ -233,6 +239,18 @@ def score(q: Question, question_vec: np.ndarray, hits: list[dict], search_text: 
         out.append(Scored(int(k), float(total[k]), float(overlap[k])))
     out.sort(key=lambda s: -s.score)
     return out
+
+
+@lru_cache(maxsize=1)
+def _not_this_drug() -> re.Pattern[str]:
+    raw = yaml.safe_load(resources.files("assistant.data").joinpath("answer_types.yaml").read_text(encoding="utf-8"))
+    return re.compile("|".join(raw.get("not_this_drug") or [r"(?!)"]), re.IGNORECASE)
+
+
+@lru_cache(maxsize=4)
+def _not_this_drug_mask(n: int) -> np.ndarray:
+    rx = _not_this_drug()
+    return np.array([bool(rx.search(text_of(k))) for k in range(n)])
 
 
 def _section_words(p: Pool, terms: set[str]) -> np.ndarray:
