@@ -50,9 +50,12 @@ class WarmUp(threading.Thread):
             from assistant.tools.dose import load_dose_facts
             from assistant.ui_notes import boxed_warnings
 
+            from assistant.redact import redact
+
             configure_offline()
             load_dose_facts()
             boxed_warnings()
+            redact("warm up")  # its first call loads the de-identification tables (~0.4 s); every kept turn is redacted
             # what only document questions and unclear wording need (the model, the index): in the
             # background proper, so that a dose, policy or code question asked meanwhile is not slowed down
             _lower_priority()
@@ -208,8 +211,9 @@ st.caption("ado-trastuzumab emtansine · HCPCS J9354 · dose, billing, coverage 
 st.info(ui.BANNER, icon="ℹ️")
 loading_note = st.empty()  # filled at the end, once the page has been sent
 
-session, turns, history = _state()
+# the chat box first (it sits at the bottom wherever it is drawn): it is on screen before the history is read
 prompt = st.chat_input("Ask about a Kadcyla dose, coverage criteria or a code, e.g. 70 kg, metastatic: dose, vials, waste?")
+session, turns, history = _state()
 shown = sent = None
 if prompt:
     shown = sent = prompt

@@ -1,14 +1,15 @@
 """The chat page's conversation, kept per browser session so that a reload does not lose it.
 
 Stored under `<data dir>/ui_history/` as one JSON-lines file per conversation (a turn per line, plus
-'superseded' marks) and the conversation's facts beside it; the file name is the salted hash of the
-conversation id (as for stored sessions), files are 0600 and the folder 0700. Everything typed by the
+'superseded' marks) and the conversation's facts beside it; the file name is a hash of the conversation
+id (a random token), files are 0600 and the folder 0700. Everything typed by the
 user, and every tool input and reason that may quote it, is redacted with assistant.redact.redact
 before it is written; the documents' own quotes are kept as they are (they hold no patient data).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.models import Answer
-from assistant.session import Session, session_key
+from assistant.session import Session
 from assistant.settings import get_settings
 
 log = logging.getLogger("assistant.ui_history")
@@ -88,7 +89,8 @@ class History:
     def __init__(self, conversation_id: str, root: Path | None = None):
         self.id = conversation_id
         self.root = root or ROOT or get_settings().data_dir / FOLDER
-        key = session_key(conversation_id)
+        # the id is a random 128-bit token (the page makes it), so its plain hash names the file unguessably
+        key = hashlib.sha256(conversation_id.encode()).hexdigest()[:32]
         self.turns_path = self.root / f"{key}.jsonl"
         self.session_path = self.root / f"{key}.session.json"
 

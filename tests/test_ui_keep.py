@@ -62,7 +62,7 @@ def test_the_conversation_is_read_back_with_its_facts_and_superseded_marks(tmp_p
     assert not [i for i in IDENTIFIERS if i in stored]
     assert stat.S_IMODE((tmp_path / "ui_history").stat().st_mode) == 0o700
     assert {stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "ui_history").iterdir()} == {0o600}
-    assert not list((tmp_path / "ui_history").glob("*0000*"))  # the file name is the id's salted hash
+    assert not list((tmp_path / "ui_history").glob("*0000*"))  # the file name is the id's hash
 
 
 def test_a_damaged_line_is_left_out_not_fatal(tmp_path, noted):
