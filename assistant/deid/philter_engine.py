@@ -90,7 +90,10 @@ def _library():
                 db.regex_db = tomllib.load(fh)
             with (root / "filters" / "regex_context.toml").open("rb") as fh:
                 db.regex_context_db = tomllib.load(fh)
-            db.set_db = _read_sets(root / "filters" / "set.toml")
+            from assistant.deid.word_cache import cached
+
+            sets = root / "filters" / "set.toml"
+            db.set_db = cached("deid-philter-sets", [sets], lambda: _read_sets(sets))
             sys.modules[db.__name__] = db
         shim = None
         if "nltk" not in sys.modules:  # philter.py does `import nltk` for pos_tag only

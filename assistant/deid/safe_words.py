@@ -82,9 +82,22 @@ def _yaml(path: Path) -> Any:
         return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
+def _sources() -> list[Path]:
+    from assistant.settings import get_settings
+
+    corpus = get_settings().corpus_dir
+    return [*DATA.rglob("*.yaml"), *corpus.glob("*.txt"), corpus / "manifest.yaml", *DATA.parent.rglob("*.py")]
+
+
 @lru_cache(maxsize=1)
 def always() -> frozenset[str]:
     """Drug, payer, product and line-of-business words and clinical shorthand: kept in any case."""
+    from assistant.deid.word_cache import cached
+
+    return cached("deid-always", _sources(), _always)
+
+
+def _always() -> frozenset[str]:
     terms = _yaml(DATA / "terms.yaml")
     words = set(SHORTHAND)
     for family in ("drugs", "payers", "lines_of_business", "diagnoses"):
@@ -105,6 +118,12 @@ def always() -> frozenset[str]:
 @lru_cache(maxsize=1)
 def lower_or_caps() -> frozenset[str]:
     """Every other word of the corpus and the data files (public text)."""
+    from assistant.deid.word_cache import cached
+
+    return cached("deid-corpus-words", _sources(), _lower_or_caps)
+
+
+def _lower_or_caps() -> frozenset[str]:
     from assistant.settings import get_settings
 
     words: set[str] = set()
