@@ -163,10 +163,21 @@ def facts_panel(facts: PatientFacts, on_edit: Callable[[str], None], on_reset: C
     st.header("Patient facts")
     st.caption("Filled from the chat. Correct a value here and the last request runs again with it. "
                "Leave blank if unknown.")
-    for title, fields in GROUPS.items():
-        with st.expander(title, expanded=title != "Continuation and exceptions"):
-            for f in fields:
-                _widget(f, facts, on_edit)
+    for n, (title, fields) in enumerate(GROUPS.items()):
+        # a group's widgets are built only when it is open (a rerun on click): the first page draws the
+        # dose fields alone; a group opens by itself once the chat has filled one of its facts
+        key = f"panel_group_{n}"
+        known = any(st.session_state.get(f"fact_{f.name}") not in (None, []) for f in fields)
+        if n == 0 and key not in st.session_state:
+            st.session_state[key] = True
+        elif known and not st.session_state.get(f"{key}_seen"):
+            st.session_state[key] = True
+            st.session_state[f"{key}_seen"] = True  # opened once for the reader; closing it is then theirs
+        box = st.expander(title, key=key, on_change="rerun")
+        if box.open:
+            with box:
+                for f in fields:
+                    _widget(f, facts, on_edit)
     others = {k: v for k, v in facts.stated().items() if k not in FIELDS}
     if others:
         with st.expander("Other facts from the chat"):

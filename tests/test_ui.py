@@ -236,9 +236,25 @@ def test_a_panel_correction_reruns_the_last_request_and_supersedes_the_older_ans
     assert json.loads(computed.json[0].value)["weight"] == 80
 
 
+def open_panel(at: AppTest) -> AppTest:
+    """Open every group of the Patient facts panel (their widgets are built when open)."""
+    for n in range(3):
+        at.session_state[f"panel_group_{n}"] = True
+    return run(at)
+
+
+def test_the_first_page_draws_only_the_dose_fields(app):
+    keys = {w.key for kind in ("selectbox", "number_input", "multiselect", "date_input") for w in app.sidebar.get(kind)}
+    assert keys == {"fact_weight", "fact_weight_unit", "fact_indication", "fact_mg_per_kg", "fact_cycle",
+                    "fact_date_of_service"}
+    say(app, POLICY_Q)  # the chat fills coverage facts: their group opens by itself
+    assert app.sidebar.selectbox(key="fact_payer").value == "centene"
+
+
 def test_the_panel_has_a_field_for_every_fact_the_checker_reads(app):
     from assistant.facts import _CASE_FIELDS
 
+    open_panel(app)
     keys = {w.key for kind in ("selectbox", "number_input", "multiselect", "date_input") for w in app.sidebar.get(kind)}
     for name in set(_CASE_FIELDS) | {"weight", "weight_unit", "indication", "mg_per_kg", "cycle", "date_of_service",
                                      "prior_therapies", "combined_with"}:
@@ -246,7 +262,7 @@ def test_the_panel_has_a_field_for_every_fact_the_checker_reads(app):
 
 
 def test_facts_entered_in_the_panel_are_the_policy_tools_inputs_and_a_correction_changes_the_verdict(app):
-    panel = app.sidebar
+    panel = open_panel(app).sidebar
     panel.selectbox(key="fact_payer").set_value("centene").run()
     panel.selectbox(key="fact_diagnosis").set_value("mbc").run()
     panel.selectbox(key="fact_her2_ihc").set_value("3+").run()
