@@ -389,7 +389,9 @@ def test_streamlit_page_renders_no_html_from_the_question():
     at.chat_input[0].set_value("70 kg mBC dose. " + NASTY).run(timeout=120)
     assert not at.exception, [e.value for e in at.exception]
     assert not any(m.proto.allow_html for m in at.markdown)
-    assert at.table, "the dose table is missing: the payload changed the answer"
+    # the page opens with the bottom line (details are drawn when opened): the dose is in it, unchanged
+    shown = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    assert any("252 mg" in t for t in shown), "the dose is missing: the payload changed the answer"
     texts = [m.value for m in at.markdown] + [e.label for e in at.expander]
     texts += [a.value for kind in (at.warning, at.info, at.error, at.caption) for a in kind]
     problems = {t[:60]: found for t in texts if (found := live_markup(t, allow={"strong"}))}  # the page's own bold
