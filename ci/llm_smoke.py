@@ -110,7 +110,7 @@ def wait_for_build() -> float | None:
         print(f"llm-smoke: SKIPPED — llama-cpp-python[server] could not be built on this machine "
               f"({why[0].strip() if why else 'unknown'}; see {BUILD_LOG})")
         return None
-    print(f"llm-smoke: server build {seconds} s (waited {waited:.0f} s for it at the end of make test)", flush=True)
+    print(f"llm-smoke: server build {seconds} s (waited {waited:.0f} s for the build)", flush=True)
     return float(seconds)
 
 
