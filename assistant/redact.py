@@ -55,6 +55,12 @@ def _digit_run(match: re.Match, keep: Keep | None) -> str:
     before = match.string[max(0, match.start() - 16):match.start()].lower()
     if "ndc" in before or run.startswith("50242") or _A_DATE.fullmatch(run) or _YEARS.fullmatch(run):
         return run  # an NDC (50242-0088-01) or a date of service (2026-06-01)
+    pieces = run.split(" ")
+    if len(pieces) > 1 and any(_A_DATE.fullmatch(p) or _YEARS.fullmatch(p) for p in pieces):
+        # "DOS 2026-06-01 70 kg": a date beside a figure is not one spaced id; the rest is judged on its own
+        rest = [p for p in pieces if not (_A_DATE.fullmatch(p) or _YEARS.fullmatch(p))]
+        if sum(c.isdigit() for p in rest for c in p) < MIN_ID_DIGITS:
+            return run
     return "[ID]"
 
 
