@@ -56,6 +56,13 @@ def _digit_run(match: re.Match, keep: Keep | None) -> str:
     if "ndc" in before or run.startswith("50242") or _A_DATE.fullmatch(run) or _YEARS.fullmatch(run):
         return run  # an NDC (50242-0088-01) or a date of service (2026-06-01)
     pieces = run.split(" ")
+    after = match.string[match.end():match.end() + 8]
+    if len(pieces) > 1 and (_UNIT_AFTER.match(after) or _CODE_BEFORE.search(before)):
+        # "CPT 96413 70 kg": a code and a figure side by side are not one spaced id
+        rest = pieces[1:] if _CODE_BEFORE.search(before) else pieces
+        rest = rest[:-1] if _UNIT_AFTER.match(after) else rest
+        if sum(c.isdigit() for p in rest for c in p) < MIN_ID_DIGITS:
+            return run
     if len(pieces) > 1 and any(_A_DATE.fullmatch(p) or _YEARS.fullmatch(p) for p in pieces):
         # "DOS 2026-06-01 70 kg": a date beside a figure is not one spaced id; the rest is judged on its own
         rest = [p for p in pieces if not (_A_DATE.fullmatch(p) or _YEARS.fullmatch(p))]
@@ -65,6 +72,8 @@ def _digit_run(match: re.Match, keep: Keep | None) -> str:
 
 
 _YEARS = re.compile(r"(?:19|20)\d\d-(?:19|20)?\d\d")  # 2019-2020
+_UNIT_AFTER = re.compile(r"\s*(?:kg|kgs|lb|lbs|mg|mcg|ml|units?|u\b|%|y/?o|yrs?|years?|cycles?|vials?|mg/kg)\b", re.I)
+_CODE_BEFORE = re.compile(r"\b(?:cpt|hcpcs|icd-?10(?:-cm)?|ndc|j-?code|code|modifier|dx)\s*[:#]?\s*$", re.I)
 _A_DATE = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./](?:\d{4}|\d{2})")
 
 
