@@ -54,8 +54,7 @@ llm-smoke: index
 test: llm-smoke-start install browser postgres
 	$(VENV)/bin/assistant index
 	@bash ci/llm_smoke.sh ready
-	$(VENV)/bin/python -m pytest -q
-	$(VENV)/bin/assistant eval
+	bash ci/test_lanes.sh
 	bash ci/llm_smoke.sh wait
 
 # Fresh random examples for the property and fuzz tests (the gate replays a fixed set).
