@@ -45,7 +45,7 @@ _UNSURE = re.compile(r"\b(?:which|not sure|unsure|unclear|\?)", re.IGNORECASE)
 _NEGATED = re.compile(r"\bnot\s*$", re.IGNORECASE)
 # Between two weights, words that take the first one back: the later one is the weight.
 _CORRECTION = re.compile(r"\b(?:no wait|wait|sorry|sry|srry|my bad|i mean|i meant|correction|corrected|actually|scratch that|oops|"
-                         r"make (?:it|that)|typo|er|erm|um|no)\b", re.IGNORECASE)
+                         r"make (?:it|that)|typo|(?-i:er|erm|um)|no)\b", re.IGNORECASE)  # "ER+" is a receptor, not "er"
 _CLAUSE_END = re.compile(r"[,;()\n]|\.(?!\d)|\?")
 # "70 kg wait no 72": a corrected number with no unit keeps the unit it corrects.
 _BARE_CORRECTION = re.compile(rf"^\W*(?:{_CORRECTION.pattern})\W*(?:(?:no|wait|sorry)\W*)*{_NUM}\b"
