@@ -187,12 +187,15 @@ def redact(text: str, *, keep: Keep | None = None) -> str:
     if not text.strip():
         return text
     for _ in range(MAX_PASSES):  # a replacement can expose a neighbour: run to a fixed point
-        new = _trigger_names.names(_patterns(text, keep), keep)
+        new = _GLUED.sub(r"\1", _trigger_names.names(_patterns(text, keep), keep))
         if new == text:
             break
         text = new
-    return _merge(_words(text, keep))
+    return _GLUED.sub(r"\1", _merge(_words(text, keep)))
 
+
+# Digits glued to a placeholder ("[MRN].200.0000") are the rest of that identifier, or of the next one
+_GLUED = re.compile(r"(\[[A-Z_]+\])(?:[.\-/]\d+)+(?![\w])")
 
 AGE_CAP = 90  # Safe Harbor: ages over 89 are stored as "90 or older"
 

@@ -225,7 +225,13 @@ def test_a_coverage_check_finished_by_clicking_the_offered_choices(server, page)
     fresh(page, server[0])
     line = ask(page, POLICY_Q, 0)
     expect(line).to_contain_text("Not settled for Centene CP.PHAR.229")
-    page.wait_for_timeout(400)  # the page scrolls once the run has finished drawing
+    # the page scrolls once the run has finished drawing (later under load): wait for it, then check
+    shown = "() => { const el = document.querySelector('.st-key-turn_0'); if (!el) return false; " \
+            "const top = el.getBoundingClientRect().top; return top >= -5 && top <= 200; }"
+    try:
+        page.wait_for_function(shown, timeout=10_000)
+    except Exception:  # noqa: BLE001 - the assertion below says where the answer was
+        pass
     top = page.locator(".st-key-turn_0").evaluate("el => el.getBoundingClientRect().top")
     assert -5 <= top <= 200, top  # the page shows the start of the new answer, not its end
     for turn, label in enumerate(("Initial request", "Oncologist: yes", "Single agent", "3.6 mg/kg (label dose)",

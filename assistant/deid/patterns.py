@@ -81,7 +81,7 @@ SSN = re.compile(
 MBI = re.compile(r"(?P<bare>(?<![\w-])[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d-?[AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d-?"
                  r"[AC-HJKMNP-RT-Y]{2}\d{2}(?![\w-]))", re.IGNORECASE)
 PHONE = re.compile(
-    r"(?P<bare>(?<![\w+-])(?:\+?\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?|\d{3}[ .-])\d{3}[ .-]\d{4}(?:[ \t]*(?:x|ext\.?)[ \t]*\d{1,5})?"
+    r"(?P<bare>(?<![\w+.-])(?:(?:\+\d{1,3}|1)[ .-]?)?(?:\(\d{2,4}\)[ .-]?|\d{3}[ .-])\d{3}[ .-]\d{4}(?:[ \t]*(?:x|ext\.?)[ \t]*\d{1,5})?"
     r"(?![\w-])|(?<![\w+-])\+\d{1,3}(?:[ .-]?\d{2,5}){2,4}(?![\w-])|(?<![\w/.-])\d{3}-\d{4}(?![\w-]))"
     r"|(?P<kw>\b(?:phone|ph|tel|telephone|cell|mobile|mob|home|work|fax|pager|contact|call|text|whatsapp)\b\.?[ \t]*"
     r"(?:#|no\.?|number)?[ \t]*(?::[ \t]*)?(?:is[ \t]+|at[ \t]+)?)"
