@@ -91,7 +91,9 @@ def scroll_script(index: int) -> str:
   const wait = () => {{
     const app = document.querySelector('[data-testid="stApp"]');
     go();
-    if (app && app.dataset.testScriptState === 'notRunning') {{ setTimeout(go, 250); return; }}
+    // the last elements may still be laid out (and the chat box pull the page down) after the run ends,
+    // on a loaded machine most of all: put the answer's start back a few times, unless the reader scrolled
+    if (app && app.dataset.testScriptState === 'notRunning') {{ [250, 700, 1500].forEach((t) => setTimeout(go, t)); return; }}
     if (Date.now() - started < 10000) setTimeout(wait, 100);
   }};
   setTimeout(wait, 50);
