@@ -76,3 +76,12 @@ def test_the_letter_is_never_written_by_a_chat_model():
     ask(MET, session)
     a = ask("write the PA letter", session, llm=Boom())
     assert a.route == "letter" and "Dear Reviewer" in a.answer
+
+
+def test_each_footnote_number_is_its_citation_marker(met_letter):
+    import re
+
+    refs = met_letter.answer.split("\nReferences\n", 1)[1]
+    for n, line in re.findall(r"^(\d+)\. (.+)$", refs, re.M):
+        cited = met_letter.citations[int(n) - 1]
+        assert cited.marker == int(n) and cited.doc_title.split(" —")[0][:20] in line, (n, line)

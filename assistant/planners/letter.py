@@ -11,6 +11,7 @@ from assistant.models import Answer
 from assistant.planners.messages import ASK_DIAGNOSIS, ASK_PAYER
 from assistant.turn import Turn
 
+
 def answer_letter(turn: Turn) -> Answer:
     from assistant.letter import letter_from_facts
 
@@ -24,15 +25,17 @@ def answer_letter(turn: Turn) -> Answer:
         missing.append("diagnosis")
         questions.append(ASK_DIAGNOSIS)
     if missing:
-        answer = turn.needs("letter", missing, ["To write the letter I need the payer and the diagnosis."] + questions)
-        return answer
+        return turn.needs("letter", missing, [f"To write the letter I need the {' and the '.join(missing)}."] + questions)
     policy = turn.call("check_policy", case)
     dose_args = f.to_dose_request()
     if dose_args.get("weight") is not None and dose_args.get("weight_unit") and dose_args.get("indication"):
         turn.call("calculate_dose", dose_args)
     letter = letter_from_facts(f)
-    for note in letter.footnotes:  # in footnote order, so the chat's markers are the letter's [n]
-        for quote in note.quotes:
+    # each footnote's first passage first, so the chat's marker [n] is the letter's footnote n
+    firsts = [(note, note.quotes[:1]) for note in letter.footnotes]
+    rests = [(note, note.quotes[1:]) for note in letter.footnotes]
+    for note, quotes in firsts + rests:
+        for quote in quotes:
             turn.cites.add({"doc_id": note.doc_id, "quote": quote}, note.section)
     if letter.withheld:
         return _withheld(turn, letter, policy)
