@@ -5,24 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.extract import read_facts
-from assistant.intent import classify
-from assistant.routing import State, route
+from assistant.routing import State
+from test_routing import decide  # the route table's rules-only decide (no model)
 
 FRESH = State()
 POLICY = State(last_intent="policy")
 DOSE = State(last_intent="dose", has_dose=True)
-
-
-def decide(text, state):
-    said = read_facts(text).facts
-
-    def rules_only(t):
-        found = classify(t, said, similarity=None)
-        return found.name, found.by
-
-    return route(text, state, said, classify=rules_only)
-
 
 ASKS = [
     ("write the PA letter", POLICY),

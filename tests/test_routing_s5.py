@@ -6,24 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.extract import read_facts
-from assistant.intent import classify
-from assistant.routing import State, route
+from assistant.routing import State
+from test_routing import decide  # the route table's rules-only decide (no model)
 
 FRESH = State()
 PAYER_DOC = State(last_intent="document", has_payer=True)
 POLICY = State(last_intent="policy", has_payer=True)
-
-
-def decide(text, state):
-    said = read_facts(text).facts
-
-    def rules_only(t):
-        found = classify(t, said, similarity=None)
-        return found.name, found.by
-
-    return route(text, state, said, classify=rules_only)
-
 
 ROWS = [
     ("need centene PA check for kadcyla", FRESH, "policy"),
