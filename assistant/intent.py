@@ -16,6 +16,7 @@ import yaml
 from rapidfuzz import fuzz, process
 
 from assistant.facts import PatientFacts
+from assistant.routing.cues import REGIMEN_DOSE
 
 INTENTS = ("dose", "policy", "code", "document", "out_of_scope")
 SIMILARITY_MIN = 0.35  # the embedding fallback decides only when its best intent is at least this similar
@@ -65,7 +66,6 @@ _OTHER_DRUGS = re.compile(
 SHORT_DOSE_CHARS = 40
 _SHORT_DOSE_ASK = re.compile(r"\bdose\b")
 _GENERAL_DOSE = re.compile(r"\b(?:what|standard|recommended|usual|label\w*|max\w*|how|starting|reduc\w*|level|levels|per kg)\b")
-_MG_PER_KG = re.compile(r"\b\d+(?:\.\d+)?\s*mg\s*/\s*kg\b")
 _SUBMISSION = re.compile(r"\bwhere (?:do|to|should|can)\b.{0,25}\b(?:send|submit|fax|file)\b|\bwhere to (?:send|submit|fax)\b|"
                          r"\b(?:fax|phone|portal) (?:#|number|no)\b|\bhow (?:do|to) (?:i |we )?(?:submit|send|fax)\b")
 _ASKS_COVERAGE = re.compile(r"\b(?:cover\w*|criteria|meets?|eligib\w*|qualif\w*|approvable|approved for)\b")
@@ -160,7 +160,7 @@ def classify(text: str, facts: PatientFacts, similarity=None) -> Intent:
             return Intent("code", 1.0, "rule")
     policy_hit = any(w in low for w in _POLICY_WORDS) or facts.value("payer") is not None or facts.value("unsupported_payer")
     # "3.6 mg/kg q21d" in a case is the regimen the policy checks, not a request for a dose
-    dose_hit = any(re.search(rf"\b{re.escape(w)}\b", _MG_PER_KG.sub(" ", low)) for w in _DOSE_WORDS)
+    dose_hit = any(re.search(rf"\b{re.escape(w)}\b", REGIMEN_DOSE.sub(" ", low)) for w in _DOSE_WORDS)
     if _SUBMISSION.search(low) and not _ASKS_COVERAGE.search(low):
         return Intent("document", 1.0, "rule")  # "where do I send the PA": the payer's submission details
     if (facts.value("payer") or facts.value("unsupported_payer")) and _CHECK_ASK.search(low):

@@ -148,7 +148,7 @@ CASE_FACTS_MIN = 3
 def _case_facts(t: str, s: State, f: PatientFacts) -> bool:
     if not (s.has_payer or f.value("payer")) or s.last_intent not in ("document", "policy") or s.pending:
         return False
-    if cues.ASKING.match(t) or cues.DOSE_WORDS.search(re.sub(r"\d+(?:\.\d+)?\s*mg\s*/\s*kg", " ", t, flags=re.I)):
+    if cues.ASKING.match(t) or cues.DOSE_WORDS.search(cues.REGIMEN_DOSE.sub(" ", t)):
         return False  # "3.6 mg/kg q21d" is the regimen of the case; "vials?" asks for a dose
     given = f.stated()
     count = sum(1 for k in CASE_FACTS if k in given) + (1 if f.therapies else 0)

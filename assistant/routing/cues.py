@@ -78,3 +78,5 @@ LETTER_RECEIVED = re.compile(r"\b(?:letter|narrative)\s+(?:from|came|says|said|b
                              r"\bletter\b|\b(?:section|field|box)\b", re.IGNORECASE)
 REQUEST_QUESTION = re.compile(r"^\s*(?:ok\s+|so\s+|and\s+)?(?:can|could|would|will)\s+(?:you|u)\b", re.IGNORECASE)
 CONTACT = re.compile(r"\b(?:fax|phone|portal|address|submit|send|contact|number)\b|#", re.IGNORECASE)
+# "3.6 mg/kg" in a case is the regimen the policy checks, not a request for a dose (routing and intent)
+REGIMEN_DOSE = re.compile(r"\b\d+(?:\.\d+)?\s*mg\s*/\s*kg\b", re.IGNORECASE)
